@@ -1,0 +1,1 @@
+"""The `paperbench` command line: one module per command group, thin over library functions."""

@@ -1,0 +1,36 @@
+"""The `paperbench` entry point: registers the command groups and turns user errors into one
+line on stderr with exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from paperbench import __version__
+from paperbench.cli import images
+from paperbench.errors import PaperbenchError
+
+app = typer.Typer(
+    name="paperbench",
+    help="Measure how well AI agents replicate machine-learning research papers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(images.app, name="images")
+
+
+@app.command()
+def version() -> None:
+    """Print the paperbench version."""
+    print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except PaperbenchError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)

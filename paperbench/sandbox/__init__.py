@@ -1,0 +1,1 @@
+"""Sandboxes that hold untrusted code: the Docker engine connection and the images."""

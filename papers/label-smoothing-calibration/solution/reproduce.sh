@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+set -euo pipefail
+cd "$(dirname "$0")"
+mkdir -p results
+python3 smoothing.py results
+echo "Wrote results/results.json and results/table.md"
