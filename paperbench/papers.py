@@ -228,7 +228,7 @@ class PaperRegistry:
             PaperError: no such paper (the message lists the known ids), or it is broken.
         """
         candidate = Path(paper_id)
-        if os.sep in paper_id or candidate.is_dir() and (candidate / "config.yaml").exists():
+        if os.sep in paper_id or (candidate.is_dir() and (candidate / "config.yaml").exists()):
             return load_bundle(candidate)
         entries = self.entries()
         for entry in entries:

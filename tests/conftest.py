@@ -61,6 +61,6 @@ def shared_data() -> Path:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test marked ``docker`` gets the engine check, even without asking for the client."""
     for item in items:
-        if item.get_closest_marker("docker") and isinstance(item, pytest.Function):
-            if "docker_engine" not in item.fixturenames:
-                item.fixturenames.insert(0, "docker_engine")
+        needs_engine = item.get_closest_marker("docker") and isinstance(item, pytest.Function)
+        if needs_engine and "docker_engine" not in item.fixturenames:
+            item.fixturenames.insert(0, "docker_engine")

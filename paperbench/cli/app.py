@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from paperbench import __version__
-from paperbench.cli import images
+from paperbench.cli import demo, images, papers, rubric
 from paperbench.errors import PaperbenchError
 
 app = typer.Typer(
@@ -19,7 +19,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(rubric.app, name="rubric")
+app.add_typer(papers.app, name="papers")
 app.add_typer(images.app, name="images")
+app.command()(demo.demo)
 
 
 @app.command()

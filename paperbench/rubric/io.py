@@ -32,7 +32,7 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise RubricError(
-            f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
+            f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
 
 

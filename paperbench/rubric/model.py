@@ -31,8 +31,7 @@ TASK_CATEGORIES: tuple[str, ...] = get_args(TaskCategory)
 FINEGRAINED_TASK_CATEGORIES: tuple[str, ...] = get_args(FinegrainedTaskCategory)
 
 Weight = (
-    Annotated[StrictInt, Field(ge=0)]
-    | Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
+    Annotated[StrictInt, Field(ge=0)] | Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
 )
 
 

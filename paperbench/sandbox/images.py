@@ -59,7 +59,7 @@ def require_image(client: docker.DockerClient, name: str = BASE_IMAGE) -> str:
         ImageMissingError: the image is not built; the message says how to build it.
     """
     try:
-        image_id: str = client.images.get(name).id
+        image_id = str(client.images.get(name).id)
     except ImageNotFound:
         raise ImageMissingError(f"image {name} is not built: {BUILD_HINT}") from None
     return image_id
@@ -77,7 +77,7 @@ def build_base_image(
     if not force:
         try:
             image = client.images.get(BASE_IMAGE)
-            if image.labels.get(RECIPE_LABEL) == wanted:
+            if (image.labels or {}).get(RECIPE_LABEL) == wanted:
                 return BuiltImage(BASE_IMAGE, str(image.id), "reused")
         except ImageNotFound:
             pass

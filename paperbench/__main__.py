@@ -1,0 +1,5 @@
+"""``python -m paperbench`` runs the command line."""
+
+from paperbench.cli.app import main
+
+main()
