@@ -165,3 +165,8 @@ def schema(
         console.print(f"wrote {path}")
     else:
         print(schema_text(), end="")
+
+
+# The authoring commands (new, lint, diff, render) live in their own module and
+# register themselves on `app`.
+from paperbench.cli import rubric_authoring  # noqa: E402, F401
