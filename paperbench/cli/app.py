@@ -10,6 +10,7 @@ from rich.console import Console
 
 from paperbench import __version__
 from paperbench.cli import demo, images, papers, rubric
+from paperbench.cli import grade as grade_cli
 from paperbench.errors import PaperbenchError
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.add_typer(rubric.app, name="rubric")
 app.add_typer(papers.app, name="papers")
 app.add_typer(images.app, name="images")
 app.command()(demo.demo)
+app.command()(grade_cli.grade)
 
 
 @app.command()

@@ -1,0 +1,148 @@
+"""The judge's structured replies: their JSON schemas (sent to the provider) and their pydantic
+validation (applied to whatever comes back).
+
+One leaf: ``{explanation, evidence, score}`` with ``score`` 0 or 1 and ``evidence`` the paths
+of the files the judgement rests on. A depth-limited subtree: the same with a score in [0, 1].
+A batch of K leaves: ``{"grades": {"L1": {...}, ..., "LK": {...}}}`` — each leaf still gets its
+own explanation, evidence and score; entries are validated one by one, so one bad entry costs
+one single-leaf regrade, not the whole batch. The explanation comes first so the model reasons
+before it commits to a score.
+
+Schemas are strict (every property required, no extra properties) and use only keywords both
+OpenAI's and Anthropic's structured outputs accept; the score range of a subtree is checked here
+rather than in the schema for that reason.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from paperbench.llm.types import OutputSchema
+
+
+class LeafVerdict(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    explanation: str
+    evidence: list[str] = Field(default_factory=list)
+    score: Literal[0, 1]
+
+
+class SubtreeVerdict(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    explanation: str
+    evidence: list[str] = Field(default_factory=list)
+    score: float = Field(ge=0.0, le=1.0)
+
+
+Verdict = LeafVerdict | SubtreeVerdict
+
+
+def _verdict_schema(continuous: bool) -> dict[str, Any]:
+    score: dict[str, Any] = (
+        {"type": "number", "description": "between 0 and 1"}
+        if continuous
+        else {"type": "integer", "enum": [0, 1]}
+    )
+    return {
+        "type": "object",
+        "properties": {
+            "explanation": {"type": "string"},
+            "evidence": {"type": "array", "items": {"type": "string"}},
+            "score": score,
+        },
+        "required": ["explanation", "evidence", "score"],
+        "additionalProperties": False,
+    }
+
+
+def leaf_schema() -> OutputSchema:
+    return OutputSchema(name="grade", json_schema=_verdict_schema(False))
+
+
+def subtree_schema() -> OutputSchema:
+    return OutputSchema(name="subtree_grade", json_schema=_verdict_schema(True))
+
+
+def batch_keys(count: int) -> list[str]:
+    return [f"L{index + 1}" for index in range(count)]
+
+
+def batch_schema(count: int) -> OutputSchema:
+    keys = batch_keys(count)
+    return OutputSchema(
+        name="grades",
+        json_schema={
+            "type": "object",
+            "properties": {
+                "grades": {
+                    "type": "object",
+                    "properties": {key: _verdict_schema(False) for key in keys},
+                    "required": keys,
+                    "additionalProperties": False,
+                }
+            },
+            "required": ["grades"],
+            "additionalProperties": False,
+        },
+    )
+
+
+class ReplyProblem(ValueError):
+    """A reply that cannot be used; ``str()`` says why in one line."""
+
+
+def _load(text: str) -> Any:
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.strip("`")
+        stripped = stripped[stripped.find("{") :] if "{" in stripped else stripped
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError as error:
+        raise ReplyProblem(f"not valid JSON ({error.msg} at char {error.pos})") from None
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(reply)"
+    return f"{where}: {first['msg']}"
+
+
+def parse_single(text: str, *, continuous: bool) -> Verdict:
+    """Validate a one-item reply.
+
+    Raises:
+        ReplyProblem: not JSON, or not of the schema's shape.
+    """
+    model: type[LeafVerdict] | type[SubtreeVerdict] = SubtreeVerdict if continuous else LeafVerdict
+    try:
+        return model.model_validate(_load(text))
+    except ValidationError as error:
+        raise ReplyProblem(_first_error(error)) from None
+
+
+def parse_batch(text: str, count: int) -> dict[str, LeafVerdict | str]:
+    """Validate a batch reply entry by entry: each key maps to its verdict or to the problem.
+
+    Raises:
+        ReplyProblem: the reply as a whole is not JSON or has no ``grades`` object.
+    """
+    data = _load(text)
+    grades = data.get("grades") if isinstance(data, dict) else None
+    if not isinstance(grades, dict):
+        raise ReplyProblem("no `grades` object")
+    results: dict[str, LeafVerdict | str] = {}
+    for key in batch_keys(count):
+        if key not in grades:
+            results[key] = f"entry {key} missing from the batch reply"
+            continue
+        try:
+            results[key] = LeafVerdict.model_validate(grades[key])
+        except ValidationError as error:
+            results[key] = f"entry {key}: {_first_error(error)}"
+    return results
