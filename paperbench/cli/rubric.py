@@ -167,6 +167,6 @@ def schema(
         print(schema_text(), end="")
 
 
-# The authoring commands (new, lint, diff, render) live in their own module and
+# The authoring commands (new, lint, diff, render, edit, draft) live in their own module and
 # register themselves on `app`.
 from paperbench.cli import rubric_authoring  # noqa: E402, F401

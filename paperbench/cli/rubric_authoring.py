@@ -1,4 +1,4 @@
-"""`paperbench rubric` authoring commands: new, lint, diff, render.
+"""`paperbench rubric` authoring commands: new, lint, diff, render, edit (and draft).
 
 Thin commands over :mod:`paperbench.rubric` (scaffold, lint, diff, render, editor); they are
 added to the ``paperbench rubric`` group defined in :mod:`paperbench.cli.rubric`.
@@ -7,6 +7,7 @@ added to the ``paperbench rubric`` group defined in :mod:`paperbench.cli.rubric`
 from __future__ import annotations
 
 import json
+import webbrowser
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -261,3 +262,26 @@ def render(
     else:
         out.write_text(document, encoding="utf-8")
         console.print(f"wrote {escape(str(out))}")
+
+
+@app.command()
+def edit(
+    target: Annotated[str, typer.Argument(help="A rubric.json, a paper folder, or a paper id.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 0,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the URL; do not open a browser.")
+    ] = False,
+    papers_dir: PapersDirOption = None,
+) -> None:
+    """Edit a rubric in the browser: a local editor on 127.0.0.1 behind a random token."""
+    from paperbench.rubric.editor import EditorServer
+
+    server = EditorServer(resolve_rubric(target, papers_dir), port=port)
+    print(f"editing {server.session.path} at {server.url}", flush=True)
+    print("(only this URL works: it carries the access token; Ctrl+C stops)", flush=True)
+    if not no_browser:
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", flush=True)

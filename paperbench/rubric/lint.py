@@ -314,6 +314,8 @@ def _no_target(tree: RubricNode, source: str, config: LintConfig) -> list[Advice
         text = node.requirements
         if node.task_category != "Result Analysis" or _PLACEHOLDER.search(text):
             continue
+        if not text.strip():
+            continue  # an empty requirement is already a validation error
         if re.search(r"\d", text) or _COMPARISON.search(text) or _FIGURE_OR_TABLE.search(text):
             continue
         found.append(

@@ -1,0 +1,637 @@
+// The rubric editor page. Plain JavaScript, no build step.
+//
+// The page holds the rubric as the JSON the file contains (unknown keys included) and edits
+// it in place; the server validates, lints and computes shares (POST /api/check) and saves
+// (POST /api/save). Undo keeps whole-tree snapshots: simple, and cheap next to a check.
+"use strict";
+
+const TOKEN = decodeURIComponent(document.querySelector('meta[name="pb-token"]').content);
+const CHECK_DELAY_MS = 250;
+const COLLAPSE_BELOW_DEPTH = 1; // big trees open with the top two levels visible
+const BIG_TREE_NODES = 150;
+
+const state = {
+  tree: null,
+  version: null,
+  categories: [],
+  finegrained: [],
+  selected: null,
+  collapsed: new WeakSet(),
+  undo: [],
+  redo: [],
+  dirty: false,
+  check: { problems: [], advice: [], shares: {}, valid: true },
+  checkSeq: 0,
+  checkTimer: null,
+  pendingSnapshot: null,
+  paths: new Map(),
+  parents: new Map(),
+};
+
+const $ = (id) => document.getElementById(id);
+
+async function api(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    headers: { "X-Paperbench-Token": TOKEN, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: "no-store",
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (error) {
+    data = { error: `${response.status} ${response.statusText}` };
+  }
+  return { ok: response.ok, status: response.status, data };
+}
+
+function setStatus(text, kind = "info") {
+  const status = $("status");
+  status.textContent = text;
+  status.className = kind;
+}
+
+// --- the tree ------------------------------------------------------------------------------
+
+function children(node) {
+  if (!Array.isArray(node.sub_tasks)) node.sub_tasks = [];
+  return node.sub_tasks;
+}
+
+function isLeaf(node) {
+  return children(node).length === 0;
+}
+
+function index() {
+  state.paths = new Map();
+  state.parents = new Map();
+  const visit = (node, path, parent) => {
+    state.paths.set(node, path);
+    state.parents.set(node, parent);
+    children(node).forEach((child, i) => visit(child, path === "" ? `${i}` : `${path}/${i}`, node));
+  };
+  visit(state.tree, "", null);
+}
+
+function nodeAt(path) {
+  let node = state.tree;
+  for (const step of path.split("/").filter(Boolean)) {
+    node = children(node)[Number(step)];
+    if (node === undefined) return null;
+  }
+  return node;
+}
+
+function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function newNode(category, finegrained) {
+  return {
+    id: uuid(),
+    requirements: "",
+    weight: 1,
+    sub_tasks: [],
+    task_category: category || state.categories[0],
+    finegrained_task_category: finegrained || null,
+  };
+}
+
+// A leaf that gains a child becomes an inner node: inner nodes carry no category, so the
+// categories move to the child. A node that loses its last child becomes a leaf again and
+// takes the categories of the leaf it lost, so the tree stays valid where it can.
+function becomeInner(node) {
+  const categories = {
+    task_category: node.task_category || null,
+    finegrained_task_category: node.finegrained_task_category || null,
+  };
+  node.task_category = null;
+  node.finegrained_task_category = null;
+  return categories;
+}
+
+function firstLeaf(node) {
+  while (!isLeaf(node)) node = children(node)[0];
+  return node;
+}
+
+function becomeLeafLike(node, removed) {
+  if (!isLeaf(node)) return;
+  const source = firstLeaf(removed);
+  node.task_category = source.task_category || state.categories[0];
+  node.finegrained_task_category = source.finegrained_task_category || null;
+}
+
+// --- undo ----------------------------------------------------------------------------------
+
+function snapshot() {
+  return { tree: JSON.stringify(state.tree), selected: state.selected ? state.paths.get(state.selected) : null };
+}
+
+function remember(saved = snapshot()) {
+  state.undo.push(saved);
+  state.redo = [];
+  if (state.undo.length > 500) state.undo.shift();
+}
+
+function restore(saved) {
+  state.tree = JSON.parse(saved.tree);
+  index();
+  state.selected = saved.selected === null ? null : nodeAt(saved.selected);
+  changed(true);
+}
+
+function undo() {
+  if (!state.undo.length) return;
+  state.redo.push(snapshot());
+  restore(state.undo.pop());
+}
+
+function redo() {
+  if (!state.redo.length) return;
+  state.undo.push(snapshot());
+  restore(state.redo.pop());
+}
+
+// --- edits ---------------------------------------------------------------------------------
+
+function changed(structure) {
+  state.dirty = true;
+  if (structure) index();
+  render(structure);
+  scheduleCheck();
+}
+
+function structural(edit) {
+  if (!state.selected) return;
+  const before = snapshot();
+  if (edit(state.selected) === false) return;
+  remember(before);
+  changed(true);
+}
+
+function expandTo(node) {
+  for (let at = state.parents.get(node); at; at = state.parents.get(at)) state.collapsed.delete(at);
+}
+
+function select(node) {
+  state.selected = node;
+  if (node) expandTo(node);
+  render(true);
+}
+
+const edits = {
+  addChild(node) {
+    let category = null;
+    let finegrained = null;
+    if (isLeaf(node)) {
+      ({ task_category: category, finegrained_task_category: finegrained } = becomeInner(node));
+    } else {
+      const last = children(node)[children(node).length - 1];
+      if (isLeaf(last)) [category, finegrained] = [last.task_category, last.finegrained_task_category];
+    }
+    const child = newNode(category, finegrained);
+    children(node).push(child);
+    state.collapsed.delete(node);
+    state.selected = child;
+  },
+  addSibling(node) {
+    const parent = state.parents.get(node);
+    if (!parent) return false;
+    const leaf = isLeaf(node);
+    const sibling = newNode(leaf ? node.task_category : null, leaf ? node.finegrained_task_category : null);
+    children(parent).splice(children(parent).indexOf(node) + 1, 0, sibling);
+    state.selected = sibling;
+  },
+  duplicate(node) {
+    const parent = state.parents.get(node);
+    if (!parent) return false;
+    const copy = JSON.parse(JSON.stringify(node));
+    const renew = (item) => {
+      if ("id" in item) item.id = uuid();
+      children(item).forEach(renew);
+    };
+    renew(copy);
+    children(parent).splice(children(parent).indexOf(node) + 1, 0, copy);
+    state.selected = copy;
+  },
+  remove(node) {
+    const parent = state.parents.get(node);
+    if (!parent) return false;
+    const siblings = children(parent);
+    const at = siblings.indexOf(node);
+    siblings.splice(at, 1);
+    becomeLeafLike(parent, node);
+    state.selected = siblings[at] || siblings[at - 1] || parent;
+  },
+  moveUp(node) {
+    const parent = state.parents.get(node);
+    const siblings = parent ? children(parent) : [];
+    const at = siblings.indexOf(node);
+    if (at <= 0) return false;
+    [siblings[at - 1], siblings[at]] = [siblings[at], siblings[at - 1]];
+  },
+  moveDown(node) {
+    const parent = state.parents.get(node);
+    const siblings = parent ? children(parent) : [];
+    const at = siblings.indexOf(node);
+    if (at < 0 || at >= siblings.length - 1) return false;
+    [siblings[at + 1], siblings[at]] = [siblings[at], siblings[at + 1]];
+  },
+  indent(node) {
+    const parent = state.parents.get(node);
+    const siblings = parent ? children(parent) : [];
+    const at = siblings.indexOf(node);
+    if (at <= 0) return false;
+    const target = siblings[at - 1];
+    siblings.splice(at, 1);
+    if (isLeaf(target)) becomeInner(target);
+    children(target).push(node);
+    state.collapsed.delete(target);
+  },
+  outdent(node) {
+    const parent = state.parents.get(node);
+    const grandparent = parent ? state.parents.get(parent) : null;
+    if (!grandparent) return false;
+    children(parent).splice(children(parent).indexOf(node), 1);
+    becomeLeafLike(parent, node);
+    children(grandparent).splice(children(grandparent).indexOf(parent) + 1, 0, node);
+  },
+};
+
+// Typing in a field is one undo step per visit to the field, not one per keystroke.
+function fieldEdit(apply) {
+  return (event) => {
+    if (!state.selected) return;
+    if (state.pendingSnapshot) {
+      remember(state.pendingSnapshot);
+      state.pendingSnapshot = null;
+    }
+    apply(state.selected, event.target.value);
+    changed(false);
+  };
+}
+
+function parseWeight(text) {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number.parseInt(trimmed, 10);
+  const number = Number(trimmed);
+  return trimmed !== "" && Number.isFinite(number) ? number : trimmed;
+}
+
+// --- checks --------------------------------------------------------------------------------
+
+function scheduleCheck() {
+  clearTimeout(state.checkTimer);
+  $("checks").dataset.state = "pending";
+  $("check-state").textContent = "checking…";
+  state.checkTimer = setTimeout(runCheck, CHECK_DELAY_MS);
+}
+
+async function runCheck() {
+  const seq = ++state.checkSeq;
+  const { ok, data } = await api("POST", "/api/check", { tree: state.tree });
+  if (seq !== state.checkSeq) return; // a newer edit is being checked
+  if (!ok) {
+    setStatus(`Check failed: ${data.error}`, "error");
+    return;
+  }
+  state.check = data;
+  $("checks").dataset.state = "idle";
+  const errors = data.problems.filter((problem) => problem.severity === "error").length;
+  $("check-state").textContent = errors
+    ? `· ${errors} error${errors === 1 ? "" : "s"}`
+    : `· valid, ${data.advice.length} piece${data.advice.length === 1 ? "" : "s"} of advice`;
+  render(false);
+}
+
+// --- rendering -----------------------------------------------------------------------------
+
+function percent(share) {
+  return share === undefined ? "–" : `${(share * 100).toFixed(2)}%`;
+}
+
+function marksByPath() {
+  const marks = new Map();
+  const add = (path, kind) => {
+    const rank = { error: 3, warning: 2, advice: 1 };
+    if ((rank[kind] || 0) > (rank[marks.get(path)] || 0)) marks.set(path, kind);
+  };
+  for (const problem of state.check.problems) add(problem.path, problem.severity);
+  for (const item of state.check.advice) [item.path, ...item.similar].forEach((p) => add(p, "advice"));
+  return marks;
+}
+
+const SHORT = { "Code Development": "CD", "Code Execution": "CE", "Result Analysis": "RA" };
+
+function rowFor(node, path, depth, marks) {
+  const row = document.createElement("div");
+  row.className = "row";
+  row.setAttribute("role", "treeitem");
+  row.dataset.path = path;
+  row.style.paddingLeft = `${depth * 1.1 + 0.3}rem`;
+  if (node === state.selected) row.classList.add("selected");
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "toggle";
+  if (isLeaf(node)) {
+    toggle.disabled = true;
+    toggle.textContent = "·";
+  } else {
+    const open = !state.collapsed.has(node);
+    row.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "▾" : "▸";
+    toggle.title = open ? "Collapse" : "Expand";
+    toggle.addEventListener("click", (event) => {
+      event.stopPropagation();
+      if (open) state.collapsed.add(node);
+      else state.collapsed.delete(node);
+      render(true);
+    });
+  }
+  const parts = [
+    ["path", path === "" ? "root" : path],
+    ["weight", `w ${node.weight}`],
+    ["share", percent(state.check.shares[path])],
+    ["cat", SHORT[node.task_category] || ""],
+    ["req", node.requirements || "(empty requirement)"],
+  ];
+  row.append(toggle);
+  for (const [cls, text] of parts) {
+    const span = document.createElement("span");
+    span.className = cls;
+    span.textContent = text;
+    if (cls === "cat" && text) span.classList.add(text);
+    row.append(span);
+  }
+  const mark = marks.get(path);
+  if (mark) {
+    row.classList.add(`has-${mark}`);
+    row.querySelector(".path").title = mark;
+  }
+  row.addEventListener("click", () => select(node));
+  return row;
+}
+
+function renderTree() {
+  const marks = marksByPath();
+  const container = $("tree");
+  const rows = [];
+  const visit = (node, path, depth) => {
+    rows.push(rowFor(node, path, depth, marks));
+    if (state.collapsed.has(node)) return;
+    children(node).forEach((child, i) => visit(child, path === "" ? `${i}` : `${path}/${i}`, depth + 1));
+  };
+  visit(state.tree, "", 0);
+  container.replaceChildren(...rows);
+}
+
+function refreshRows() {
+  const marks = marksByPath();
+  for (const row of $("tree").querySelectorAll(".row")) {
+    const node = nodeAt(row.dataset.path);
+    if (!node) continue;
+    row.querySelector(".req").textContent = node.requirements || "(empty requirement)";
+    row.querySelector(".weight").textContent = `w ${node.weight}`;
+    row.querySelector(".share").textContent = percent(state.check.shares[row.dataset.path]);
+    row.classList.remove("has-error", "has-warning", "has-advice");
+    const mark = marks.get(row.dataset.path);
+    if (mark) row.classList.add(`has-${mark}`);
+  }
+}
+
+function fillSelect(select, options, value, blank) {
+  select.replaceChildren();
+  for (const [optionValue, label] of [[ "", blank ], ...options.map((o) => [o, o])]) {
+    const option = document.createElement("option");
+    option.value = optionValue;
+    option.textContent = label;
+    select.append(option);
+  }
+  select.value = value || "";
+}
+
+function renderForm() {
+  const form = $("node-form");
+  const node = state.selected;
+  form.hidden = !node;
+  if (!node) return;
+  const path = state.paths.get(node);
+  const leaf = isLeaf(node);
+  const root = path === "";
+  $("node-path").textContent = root ? "root" : path;
+  $("node-share").textContent = `${percent(state.check.shares[path])} of the score`;
+  const active = document.activeElement;
+  if (active !== $("requirements")) $("requirements").value = node.requirements ?? "";
+  if (active !== $("weight")) $("weight").value = node.weight ?? "";
+  if (active !== $("node-id")) $("node-id").value = node.id ?? "";
+  fillSelect($("task_category"), state.categories, node.task_category, leaf ? "(none)" : "(inner node: none)");
+  fillSelect($("finegrained_task_category"), state.finegrained, node.finegrained_task_category, "(none)");
+  $("task_category").disabled = !leaf;
+  $("finegrained_task_category").disabled = !leaf;
+  const parent = state.parents.get(node);
+  const at = parent ? children(parent).indexOf(node) : -1;
+  $("add-sibling").disabled = root;
+  $("duplicate").disabled = root;
+  $("delete").disabled = root;
+  $("move-up").disabled = at <= 0;
+  $("move-down").disabled = !parent || at >= children(parent).length - 1;
+  $("indent").disabled = at <= 0;
+  $("outdent").disabled = !parent || !state.parents.get(parent);
+  $("node-hint").textContent = leaf
+    ? "A leaf: the judge scores it 0 or 1."
+    : `An inner node: its score is the weighted mean of its ${children(node).length} children.`;
+  const own = [
+    ...state.check.problems.filter((p) => p.path === path).map((p) => [p.severity, p.line]),
+    ...state.check.advice
+      .filter((a) => a.path === path || a.similar.includes(path))
+      .map((a) => ["advice", `${a.rule}: ${a.message}; fix: ${a.fix}`]),
+  ];
+  $("node-issues").replaceChildren(
+    ...own.map(([kind, text]) => {
+      const li = document.createElement("li");
+      li.className = kind;
+      li.textContent = text;
+      return li;
+    }),
+  );
+}
+
+function renderChecks() {
+  const list = $("problems");
+  const items = [];
+  const entry = (kind, path, text) => {
+    const li = document.createElement("li");
+    li.className = kind;
+    li.dataset.path = path;
+    li.textContent = text;
+    li.addEventListener("click", () => {
+      const node = nodeAt(path);
+      if (node) select(node);
+    });
+    items.push(li);
+  };
+  for (const problem of state.check.problems) entry(problem.severity, problem.path, `${problem.severity}: ${problem.line}`);
+  for (const item of state.check.advice) {
+    const more = item.similar.length ? ` (and ${item.similar.length} similar)` : "";
+    entry("advice", item.path, `${item.rule}: node ${item.path || "root"}: ${item.message}; fix: ${item.fix}${more}`);
+  }
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "clean";
+    li.textContent = "No problems, no advice.";
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+}
+
+function renderSummary() {
+  let leaves = 0;
+  const perCategory = {};
+  for (const [node, path] of state.paths) {
+    if (!isLeaf(node)) continue;
+    leaves += 1;
+    const category = node.task_category || "(none)";
+    perCategory[category] = (perCategory[category] || 0) + (state.check.shares[path] || 0);
+  }
+  const shares = Object.entries(perCategory)
+    .map(([category, share]) => `${category} ${percent(share)}`)
+    .join(" · ");
+  $("summary").textContent = `${state.paths.size} nodes, ${leaves} leaves · ${shares}`;
+}
+
+function render(structure) {
+  if (structure) renderTree();
+  else refreshRows();
+  renderForm();
+  renderChecks();
+  renderSummary();
+  $("undo").disabled = !state.undo.length;
+  $("redo").disabled = !state.redo.length;
+  document.title = `${state.dirty ? "● " : ""}Rubric editor · ${$("file").textContent}`;
+}
+
+// --- load and save -------------------------------------------------------------------------
+
+async function load() {
+  const { ok, data } = await api("GET", "/api/rubric");
+  if (!ok) {
+    setStatus(`Cannot load: ${data.error}`, "error");
+    return;
+  }
+  state.tree = data.tree;
+  state.version = data.version;
+  state.categories = data.categories;
+  state.finegrained = data.finegrained_categories;
+  state.undo = [];
+  state.redo = [];
+  state.dirty = false;
+  state.collapsed = new WeakSet();
+  index();
+  if (state.paths.size > BIG_TREE_NODES) {
+    for (const [node, path] of state.paths) {
+      const depth = path === "" ? 0 : path.split("/").length;
+      if (depth >= COLLAPSE_BELOW_DEPTH && !isLeaf(node)) state.collapsed.add(node);
+    }
+  }
+  state.selected = state.tree;
+  render(true);
+  setStatus(`Opened ${data.path}`);
+  scheduleCheck();
+}
+
+async function save() {
+  setStatus("Saving…");
+  const { ok, data } = await api("POST", "/api/save", { tree: state.tree, version: state.version });
+  if (!ok) {
+    setStatus(`Not saved: ${data.error}`, "error");
+    return;
+  }
+  state.version = data.version;
+  state.dirty = false;
+  render(false);
+  setStatus(`Saved ${data.path}`, "ok");
+}
+
+function download() {
+  const blob = new Blob([`${JSON.stringify(state.tree, null, 4)}\n`], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = "rubric.json";
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+function setAll(collapse) {
+  state.collapsed = new WeakSet();
+  if (collapse) for (const node of state.paths.keys()) if (node !== state.tree && !isLeaf(node)) state.collapsed.add(node);
+  render(true);
+}
+
+function wire() {
+  const on = (id, handler) => $(id).addEventListener("click", handler);
+  on("undo", undo);
+  on("redo", redo);
+  on("save", save);
+  on("download", download);
+  on("expand-all", () => setAll(false));
+  on("collapse-all", () => setAll(true));
+  on("reload", () => {
+    if (!state.dirty || confirm("Discard your edits and load the file from disk?")) load();
+  });
+  on("add-child", () => structural(edits.addChild));
+  on("add-sibling", () => structural(edits.addSibling));
+  on("duplicate", () => structural(edits.duplicate));
+  on("delete", () => structural(edits.remove));
+  on("move-up", () => structural(edits.moveUp));
+  on("move-down", () => structural(edits.moveDown));
+  on("indent", () => structural(edits.indent));
+  on("outdent", () => structural(edits.outdent));
+  for (const id of ["requirements", "weight", "node-id"]) {
+    $(id).addEventListener("focus", () => (state.pendingSnapshot = snapshot()));
+    $(id).addEventListener("blur", () => (state.pendingSnapshot = null));
+  }
+  $("requirements").addEventListener("input", fieldEdit((node, value) => (node.requirements = value)));
+  $("weight").addEventListener("input", fieldEdit((node, value) => (node.weight = parseWeight(value))));
+  $("node-id").addEventListener("input", fieldEdit((node, value) => (node.id = value)));
+  for (const id of ["task_category", "finegrained_task_category"]) {
+    $(id).addEventListener("change", (event) => {
+      structural((node) => {
+        node[id] = event.target.value || null;
+      });
+    });
+  }
+  document.addEventListener("keydown", (event) => {
+    const typing = ["TEXTAREA", "INPUT", "SELECT"].includes(document.activeElement?.tagName);
+    const mod = event.ctrlKey || event.metaKey;
+    if (mod && event.key.toLowerCase() === "s") {
+      event.preventDefault();
+      save();
+    } else if (mod && !typing && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      if (event.shiftKey) redo();
+      else undo();
+    } else if (mod && !typing && event.key.toLowerCase() === "y") {
+      event.preventDefault();
+      redo();
+    } else if (event.altKey && !typing) {
+      const moves = { ArrowUp: edits.moveUp, ArrowDown: edits.moveDown, ArrowRight: edits.indent, ArrowLeft: edits.outdent };
+      if (moves[event.key]) {
+        event.preventDefault();
+        structural(moves[event.key]);
+      }
+    }
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (state.dirty) event.preventDefault();
+  });
+}
+
+wire();
+load();
