@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 from rich.console import Console
 
 from paperbench.sandbox.engine import docker_client
-from paperbench.sandbox.images import build_base_image
+from paperbench.sandbox.images import build_images
 
 app = typer.Typer(help="Build the images that sandboxes run.", no_args_is_help=True)
 console = Console()
+
+HOW = {
+    "reused": "reused (recipe unchanged)",
+    "registry": "built from a registry base image",
+    "debootstrap": "built offline from a debootstrap rootfs",
+    "dockerfile": "built on {base} (no network)",
+    "given": "given as the base",
+}
 
 
 @app.command()
 def build(
     offline: bool = typer.Option(
-        False, "--offline", help="Build from a debootstrap rootfs instead of a registry image."
+        False, "--offline", help="Build the base from a debootstrap rootfs, not a registry image."
     ),
-    force: bool = typer.Option(False, "--force", help="Rebuild even when the recipe is unchanged."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even when recipes are unchanged."),
+    base: str | None = typer.Option(
+        None, "--base", help="Build the agent and reproducer images on this image instead."
+    ),
+    reproducer_base: str | None = typer.Option(
+        None, "--reproducer-base", help="A different base for the reproducer (default: the same)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the image ids as JSON."),
 ) -> None:
-    """Build the base image (reused when its recipe is unchanged)."""
+    """Build the base, agent and reproducer images (each reused when its recipe is unchanged)."""
     client = docker_client()
-    if not force:
-        console.print("checking the base image...")
-    built = build_base_image(client, offline=offline, force=force)
-    how = {
-        "reused": "reused (recipe unchanged)",
-        "registry": "built from a registry base image",
-        "debootstrap": "built offline from a debootstrap rootfs",
-    }[built.method]
-    console.print(f"{built.name}: {how}, id {built.image_id}")
+    if not as_json:
+        console.print("checking the images...")
+    built = build_images(
+        client, offline=offline, force=force, base=base, reproducer_base=reproducer_base
+    )
+    if as_json:
+        print(json.dumps({image.name: image.__dict__ for image in built}, indent=2))
+        return
+    for image in built:
+        how = HOW[image.method].format(base=image.base)
+        console.print(f"{image.name}: {how}, id {image.image_id}", highlight=False)

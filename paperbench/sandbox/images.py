@@ -1,10 +1,16 @@
-"""Build paperbench's base image, with or without a container registry.
+"""Build paperbench's images: the base, and the agent and reproducer images on top of it.
 
 With a registry, the base is ``debian:bookworm-slim`` plus the packages in
 ``sandbox/base/packages.txt`` (``sandbox/base/Dockerfile``). Without one (this project's CI
 machines reach Debian's package mirror but no registry), the same packages are installed into a
 rootfs by ``debootstrap`` and the rootfs is imported as an image. Either way the image carries a
 label with the hash of the recipe, so a changed recipe is rebuilt and an unchanged one reused.
+
+The agent and reproducer images (``sandbox/agent``, ``sandbox/reproducer``) are built on a base
+(ours unless told otherwise) with no network, and by default both on the same one, so a
+``reproduce.sh`` that works where the agent wrote it works in the fresh container. Their recipe
+hash covers their folder and the base image's id, so a new base rebuilds them; the base id is
+also kept in a label, and :func:`image_provenance` reports the ids a run used.
 """
 
 from __future__ import annotations
@@ -26,7 +32,12 @@ from paperbench.errors import ImageMissingError, PaperbenchError
 from paperbench.resources import resource_dir
 
 BASE_IMAGE = "paperbench/base:bookworm"
+AGENT_IMAGE = "paperbench/agent:bookworm"
+REPRODUCER_IMAGE = "paperbench/reproducer:bookworm"
 RECIPE_LABEL = "org.paperbench.recipe"
+BASE_ID_LABEL = "org.paperbench.base-image-id"
+StageRole = Literal["agent", "reproducer"]
+STAGE_IMAGES: dict[StageRole, str] = {"agent": AGENT_IMAGE, "reproducer": REPRODUCER_IMAGE}
 SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 BUILD_HINT = "build it with `paperbench images build --offline` (or `bash sandbox/host-setup.sh`)"
@@ -34,9 +45,12 @@ BUILD_HINT = "build it with `paperbench images build --offline` (or `bash sandbo
 
 @dataclass(frozen=True)
 class BuiltImage:
+    """One image after a build: its name, id, how it came to be, and what it was built on."""
+
     name: str
     image_id: str
-    method: Literal["reused", "registry", "debootstrap"]
+    method: Literal["reused", "registry", "debootstrap", "dockerfile", "given"]
+    base: str | None = None
 
 
 def base_packages() -> list[str]:
@@ -162,3 +176,84 @@ def _build_from_debootstrap(client: docker.DockerClient, wanted: str) -> BuiltIm
             ],
         )
     return BuiltImage(BASE_IMAGE, require_image(client), "debootstrap")
+
+
+def stage_recipe_hash(role: StageRole, base_id: str) -> str:
+    """A short hash of a stage image's recipe folder and the id of the base it builds on."""
+    digest = hashlib.sha256(base_id.encode() + b"\0")
+    for path in sorted((resource_dir("sandbox") / role).iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build_stage_image(
+    client: docker.DockerClient, role: StageRole, *, base: str = BASE_IMAGE, force: bool = False
+) -> BuiltImage:
+    """Build (or reuse) the agent or reproducer image on ``base``, with no network.
+
+    Raises:
+        ImageMissingError: ``base`` is not built.
+        PaperbenchError: the build failed; the message names the image and the failing step.
+    """
+    base_id = require_image(client, base)
+    wanted = stage_recipe_hash(role, base_id)
+    name = STAGE_IMAGES[role]
+    if not force:
+        try:
+            image = client.images.get(name)
+            if image.labels.get(RECIPE_LABEL) == wanted:
+                return BuiltImage(name, str(image.id), "reused", base)
+        except ImageNotFound:
+            pass
+    try:
+        image, _ = client.images.build(
+            path=str(resource_dir("sandbox") / role),
+            tag=name,
+            buildargs={"BASE_IMAGE": base},
+            labels={RECIPE_LABEL: wanted, BASE_ID_LABEL: base_id},
+            network_mode="none",
+            pull=False,
+            rm=True,
+        )
+    except docker.errors.BuildError as error:
+        raise PaperbenchError(
+            f"building {name} on {base} failed: {error.msg} (recipe: sandbox/{role}/Dockerfile)"
+        ) from None
+    return BuiltImage(name, str(image.id), "dockerfile", base)
+
+
+def build_images(
+    client: docker.DockerClient,
+    *,
+    offline: bool,
+    force: bool = False,
+    base: str | None = None,
+    reproducer_base: str | None = None,
+) -> list[BuiltImage]:
+    """Build the base (unless ``base`` names another image), then the agent image on it and
+    the reproducer image on ``reproducer_base``, which defaults to the agent's base.
+
+    Raises:
+        ImageMissingError: a given base image is not present.
+        PaperbenchError: a build failed.
+    """
+    if base is None:
+        built = [build_base_image(client, offline=offline, force=force)]
+        base = BASE_IMAGE
+    else:
+        built = [BuiltImage(base, require_image(client, base), "given")]
+    built.append(build_stage_image(client, "agent", base=base, force=force))
+    reproducer_base = reproducer_base or base
+    if reproducer_base != base:
+        built.append(BuiltImage(reproducer_base, require_image(client, reproducer_base), "given"))
+    built.append(build_stage_image(client, "reproducer", base=reproducer_base, force=force))
+    return built
+
+
+def image_provenance(client: docker.DockerClient, names: list[str]) -> dict[str, str]:
+    """The id of each image by name, for a run's provenance record.
+
+    Raises:
+        ImageMissingError: one of them is not built.
+    """
+    return {name: require_image(client, name) for name in names}
