@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from paperbench import __version__
-from paperbench.cli import demo, images, papers, rubric
+from paperbench.cli import demo, images, papers, rubric, sandbox
 from paperbench.cli import grade as grade_cli
 from paperbench.errors import PaperbenchError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(rubric.app, name="rubric")
 app.add_typer(papers.app, name="papers")
 app.add_typer(images.app, name="images")
+app.add_typer(sandbox.app, name="sandbox")
 app.command()(demo.demo)
 app.command()(grade_cli.grade)
 
