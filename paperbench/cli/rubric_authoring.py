@@ -1,4 +1,4 @@
-"""`paperbench rubric` authoring commands: new, lint, diff, render, edit (and draft).
+"""`paperbench rubric` authoring commands: new, lint, diff, render, edit, draft.
 
 Thin commands over :mod:`paperbench.rubric` (scaffold, lint, diff, render, editor); they are
 added to the ``paperbench rubric`` group defined in :mod:`paperbench.cli.rubric`.
@@ -20,7 +20,7 @@ from paperbench.cli.rubric import app, console, resolve_rubric
 from paperbench.errors import RubricError
 from paperbench.rubric import load_rubric, save_rubric
 from paperbench.rubric.diff import NodeChange, diff_rubrics
-from paperbench.rubric.lint import RULES, LintConfig, lint_file, lint_tree
+from paperbench.rubric.lint import RULES, Advice, LintConfig, lint_file, lint_tree
 from paperbench.rubric.model import display_path
 from paperbench.rubric.render import render_html, render_markdown
 from paperbench.rubric.scaffold import paper_title, read_paper, scaffold_rubric
@@ -285,3 +285,86 @@ def edit(
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopped", flush=True)
+
+
+@app.command()
+def draft(
+    paper_dir: PaperDirArgument,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="openai/MODEL, openai-responses/MODEL, anthropic/MODEL, "
+            "openai-compatible/MODEL@URL or local/smollm2.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Write here instead of PAPER_DIR/rubric.json.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing rubric.")] = False,
+    context_window: Annotated[
+        int | None, typer.Option(help="The model's context window, if not in the price table.")
+    ] = None,
+    attempts: Annotated[
+        int, typer.Option(min=1, help="Calls allowed when a reply is not a valid rubric.")
+    ] = 2,
+    max_output_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Longest reply allowed [default: 16384].")
+    ] = None,
+    temperature: Annotated[float | None, typer.Option()] = None,
+) -> None:
+    """Have a model draft a rubric from the paper; it is validated and linted before it is
+    written.
+
+    A reply that is not a valid rubric is sent back once with its problems; if it is still not
+    valid, nothing is written and the reply is kept next to the target for inspection.
+    """
+    from paperbench.llm import GenerateSettings, open_provider, parse_model_name
+    from paperbench.rubric.draft import DEFAULT_MAX_OUTPUT_TOKENS, DraftError, run_draft
+
+    target = out or paper_dir / "rubric.json"
+    if target.exists() and not force:
+        raise RubricError(f"{target}: already exists; pass --force to replace it or --out PATH")
+    outline = read_paper(paper_dir)
+    addendum_path = paper_dir / "addendum.md"
+    addendum = addendum_path.read_text(encoding="utf-8") if addendum_path.is_file() else ""
+    spec = parse_model_name(model, context_window=context_window)
+    settings = GenerateSettings(
+        max_output_tokens=max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS, temperature=temperature
+    )
+    console.print(f"drafting a rubric for {escape(outline.title)} with {escape(spec.name)} ...")
+    try:
+        result = run_draft(
+            open_provider(spec),
+            (paper_dir / "paper.md").read_text(encoding="utf-8"),
+            outline,
+            addendum=addendum,
+            attempts=attempts,
+            settings=settings,
+        )
+    except DraftError as error:
+        if not error.reply:
+            raise
+        kept = target.with_name(target.name + ".draft-reply.txt")
+        kept.write_text(error.reply, encoding="utf-8")
+        raise DraftError(f"{error}; nothing written, the last reply is in {kept}") from None
+    save_rubric(result.tree, target)
+    leaves = sum(1 for _ in result.tree.leaves())
+    usage = result.usage
+    console.print(
+        f"wrote {escape(str(target))}: {leaves} leaves in {len(result.tree.sub_tasks)} subtrees "
+        f"(attempt {result.attempts}; {usage.input_tokens} input and {usage.output_tokens} output "
+        f"tokens; model {escape(result.model_version or spec.model)})"
+    )
+    for item in result.advice:
+        console.print(escape(item.describe(with_source=False)))
+    counts = ", ".join(f"{rule} {count}" for rule, count in _advice_counts(result.advice).items())
+    console.print(f"lint: {counts or 'no advice'}; review it with: paperbench rubric edit {target}")
+
+
+def _advice_counts(advice: list[Advice]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for item in advice:
+        totals[item.rule] = totals.get(item.rule, 0) + item.count
+    return totals
