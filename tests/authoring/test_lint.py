@@ -225,3 +225,19 @@ def test_the_largest_real_rubric_lints_in_seconds(shared_data: Path) -> None:
     assert time.perf_counter() - started < 5
     bundled = [item for item in report.advice if item.rule == "bundled"]
     assert len(bundled) == 1 and bundled[0].count == 255
+
+
+def test_the_guide_table_of_advice_on_real_rubrics_is_current(shared_data: Path) -> None:
+    guide = (Path(__file__).resolve().parents[2] / "rubrics/GUIDE.md").read_text()
+    header, _, *rows = (
+        guide.split("| rubric | leaves | lines |", 1)[1].split("\n\n")[0].splitlines()
+    )
+    rules = [cell.strip() for cell in header.split("|")[:-1]]
+    assert len(rows) == len(REAL) == 16
+    for row in rows:
+        name, leaves, lines, *counts = (cell.strip() for cell in row.strip("|").split("|"))
+        report = lint_file(shared_data / "paperbench-rubrics" / name / "rubric.json")
+        expected = {rule: int(count) for rule, count in zip(rules, counts, strict=True) if count}
+        assert report.tree is not None
+        found = (sum(1 for _ in report.tree.leaves()), len(report.advice), report.counts())
+        assert found == (int(leaves), int(lines), expected), name
