@@ -251,7 +251,7 @@ class DockerSandbox(Sandbox):
         finally:
             sock.close()
         duration = time.monotonic() - started
-        exit_code = self._exit_code(exec_id)
+        exit_code, never_started = self._exit_code(exec_id)
         if exit_code is None:
             exit_code = 137 if stopped is not None else -1
         timed_out = stopped == "deadline"
@@ -259,8 +259,8 @@ class DockerSandbox(Sandbox):
             timed_out = True  # `timeout` fired; processes that left its group may remain
             if stopped is None:
                 self._kill_tagged(tag, request.user)
-        if exit_code == 126:
-            _raise_for_start_failure(stdout.value() + stderr.value(), request)
+        if exit_code == 126 and never_started:
+            self._raise_for_start_failure(stdout.value() + stderr.value(), request)
         oom = exit_code == 137 and not timed_out and stopped is None and self._oom_happened()
         return RawResult(exit_code, stdout, stderr, duration, timed_out, oom)
 
@@ -353,17 +353,46 @@ class DockerSandbox(Sandbox):
                     return None
                 demux.feed(data)
 
-    def _exit_code(self, exec_id: str) -> int | None:
+    def _exit_code(self, exec_id: str) -> tuple[int | None, bool]:
+        """The exec's exit code, and whether it never started (Docker then reports pid 0)."""
         try:
             for _ in range(20):
                 state = self.api.exec_inspect(exec_id)
                 if not state.get("Running"):
                     code = state.get("ExitCode")
-                    return int(code) if code is not None else None
+                    return (int(code) if code is not None else None), not state.get("Pid")
                 time.sleep(0.05)
         except DockerException:
-            return None
-        return None
+            pass
+        return None, False
+
+    def _raise_for_start_failure(self, output: bytes, request: ExecRequest) -> None:
+        """Docker could not start the exec (exit 126, pid 0). It usually says why in the
+        output, but not always (the message can be lost), so ask the sandbox what is wrong.
+
+        Raises:
+            UnknownUserError, FileNotFoundError, SandboxError: always.
+        """
+        text = output.decode("utf-8", errors="replace").strip()
+        user = request.user or ""
+        if "unable to find user" in text or "no matching entries in passwd" in text:
+            raise UnknownUserError(f"user {user!r} does not exist in the sandbox")
+        if "chdir to cwd" in text:
+            raise FileNotFoundError(2, "working folder does not exist in the sandbox", request.cwd)
+        if not text:
+            named = bool(user) and not re.fullmatch(r"[0-9]+(:[0-9]+)?", user)
+            check = '[ -z "$1" ] || id -u "$1" >/dev/null 2>&1 || exit 3; [ -d "$2" ] || exit 4'
+            status, _ = self._quick_exec(
+                ["sh", "-c", check, "sh", user if named else "", request.cwd], user="0"
+            )
+            if status == 3:
+                raise UnknownUserError(f"user {user!r} does not exist in the sandbox")
+            if status == 4:
+                raise FileNotFoundError(
+                    2, "working folder does not exist in the sandbox", request.cwd
+                )
+        reason = text.splitlines()[0][:300] if text else "Docker gave no reason"
+        raise SandboxError(f"cannot start the command as {user or 'the default user'}: {reason}")
 
     def _quick_exec(self, argv: list[str], user: str | None = None) -> tuple[int, str]:
         """A short command of the harness's own (kill sweeps, cgroup reads, chown), bounded."""
@@ -472,14 +501,3 @@ class DockerSandbox(Sandbox):
 def _first_line(error: Exception) -> str:
     text = getattr(error, "explanation", None) or str(error) or type(error).__name__
     return str(text).strip().splitlines()[0][:300]
-
-
-def _raise_for_start_failure(output: bytes, request: ExecRequest) -> None:
-    """Docker reports an exec it could not start as exit 126 with its reason as output."""
-    text = output.decode("utf-8", errors="replace")
-    if "unable to find user" in text or "no matching entries in passwd" in text:
-        raise UnknownUserError(f"user {request.user!r} does not exist in the sandbox")
-    if "chdir to cwd" in text:
-        raise FileNotFoundError(2, "working folder does not exist in the sandbox", request.cwd)
-    if "OCI runtime exec failed" in text:
-        raise SandboxError(f"cannot start the command: {text.strip().splitlines()[0][:300]}")
