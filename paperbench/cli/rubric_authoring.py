@@ -277,14 +277,19 @@ def edit(
     from paperbench.rubric.editor import EditorServer
 
     server = EditorServer(resolve_rubric(target, papers_dir), port=port)
-    print(f"editing {server.session.path} at {server.url}", flush=True)
-    print("(only this URL works: it carries the access token; Ctrl+C stops)", flush=True)
-    if not no_browser:
-        webbrowser.open(server.url)
+    server.start()
     try:
-        server.serve_forever()
+        opened = not no_browser and webbrowser.open(server.url)
+        print(f"editing {server.session.path} at {server.url}", flush=True)
+        if no_browser or opened:
+            print("(only this URL works: it carries the access token; Ctrl+C stops)", flush=True)
+        else:
+            print("(no browser could be opened: open the URL above; Ctrl+C stops)", flush=True)
+        server.wait()
     except KeyboardInterrupt:
         print("stopped", flush=True)
+    finally:
+        server.stop()
 
 
 @app.command()

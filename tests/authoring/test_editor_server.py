@@ -6,10 +6,12 @@ import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from subprocess import Popen
 
 import pytest
 
@@ -160,26 +162,66 @@ def test_a_taken_port_is_a_clear_error(rubric_file: Path) -> None:
         EditorServer(rubric_file, port=server.port)
 
 
-def test_the_edit_command_prints_the_url_serves_it_and_stops_on_ctrl_c(rubric_file: Path) -> None:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_edit_command(*args: str, env: dict[str, str] | None = None) -> tuple[Popen, str]:
+    """Run ``paperbench rubric edit ARGS`` and return the process and the URL it printed."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "paperbench", "rubric", "edit", str(rubric_file), "--no-browser"],
+        [sys.executable, "-m", "paperbench", "rubric", "edit", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    if not selector.select(timeout=60):
+        process.kill()
+        raise AssertionError(f"the editor printed no URL: {process.communicate()}")
+    line = process.stdout.readline()
+    return process, line
+
+
+def stop(process: Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    return out
+
+
+def test_the_edit_command_serves_on_the_given_port_and_stops_on_ctrl_c(rubric_file: Path) -> None:
+    port = free_port()
+    process, line = start_edit_command(str(rubric_file), "--port", str(port), "--no-browser")
     try:
-        assert process.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
-        assert selector.select(timeout=60), "the editor printed no URL"
-        line = process.stdout.readline()
-        assert line.startswith(f"editing {rubric_file} at http://127.0.0.1:")
+        assert line.startswith(f"editing {rubric_file} at http://127.0.0.1:{port}/?token=")
         url = line.split(" at ", 1)[1].strip()
         with urllib.request.urlopen(url.replace("/?", "/api/rubric?"), timeout=30) as response:
             assert json.loads(response.read())["tree"] == sample_rubric()
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
-        assert "stopped" in process.stdout.read()
+        assert "stopped" in stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_without_no_browser_the_url_is_opened_in_the_users_browser(
+    rubric_file: Path, tmp_path: Path
+) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    env = {**os.environ, "BROWSER": str(browser), "DISPLAY": ""}
+    process, line = start_edit_command(str(rubric_file), env=env)
+    try:
+        url = line.split(" at ", 1)[1].strip()
+        stop(process)
+        assert opened.read_text().strip() == url
     finally:
         if process.poll() is None:
             process.kill()

@@ -50,7 +50,11 @@ from paperbench.rubric.stats import effective_shares
 HOST = "127.0.0.1"
 TOKEN_HEADER = "X-Paperbench-Token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
-STATIC_FILES = {"editor.js": "text/javascript", "editor.css": "text/css"}
+STATIC_FILES = {
+    "editor-model.js": "text/javascript",
+    "editor.js": "text/javascript",
+    "editor.css": "text/css",
+}
 
 
 def file_version(data: bytes) -> str:
@@ -156,7 +160,8 @@ def _static(name: str) -> bytes:
 class EditorServer:
     """Serve the editor for one rubric file on ``127.0.0.1:port`` (0: any free port).
 
-    Use :meth:`start` / :meth:`stop` (tests, embedding) or :meth:`serve_forever` (the CLI).
+    :meth:`start` serves from a background thread; :meth:`wait` blocks until it stops;
+    :meth:`stop` ends it. The browser is opened only once the server answers.
 
     Raises:
         RubricError: the file cannot be read as JSON (raised by the constructor), or the port
@@ -190,14 +195,15 @@ class EditorServer:
         )
         self._thread.start()
 
-    def serve_forever(self) -> None:
-        try:
-            self.httpd.serve_forever()
-        finally:
-            self.httpd.server_close()
+    def wait(self) -> None:
+        """Block until the server stops (a ``KeyboardInterrupt`` interrupts the wait)."""
+        if self._thread is not None:
+            self._thread.join()
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        """Stop serving and close the socket; safe to call twice."""
+        if self._thread is not None and self._thread.is_alive():
+            self.httpd.shutdown()
         self.httpd.server_close()
         if self._thread is not None:
             self._thread.join()
