@@ -16,7 +16,7 @@ import pytest
 
 from paperbench.errors import DockerUnavailableError, ImageMissingError
 from paperbench.sandbox.engine import docker_client
-from paperbench.sandbox.images import BASE_IMAGE, require_image
+from paperbench.sandbox.images import AGENT_IMAGE, BASE_IMAGE, REPRODUCER_IMAGE, require_image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -43,11 +43,27 @@ def docker_engine() -> Iterator[docker.DockerClient]:
 @pytest.fixture(scope="session")
 def base_image(docker_engine: docker.DockerClient) -> str:
     """The base image's name, after checking it is built."""
+    return _built(docker_engine, BASE_IMAGE)
+
+
+def _built(client: docker.DockerClient, name: str) -> str:
     try:
-        require_image(docker_engine, BASE_IMAGE)
+        require_image(client, name)
     except ImageMissingError as error:
         _unavailable(str(error))
-    return BASE_IMAGE
+    return name
+
+
+@pytest.fixture(scope="session")
+def reproducer_image(docker_engine: docker.DockerClient) -> str:
+    """The reproducer image's name, after checking it is built."""
+    return _built(docker_engine, REPRODUCER_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def agent_image(docker_engine: docker.DockerClient) -> str:
+    """The agent image's name, after checking it is built."""
+    return _built(docker_engine, AGENT_IMAGE)
 
 
 @pytest.fixture(scope="session")

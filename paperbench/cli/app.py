@@ -11,6 +11,7 @@ from rich.console import Console
 from paperbench import __version__
 from paperbench.cli import demo, images, papers, rubric, sandbox
 from paperbench.cli import grade as grade_cli
+from paperbench.cli import reproduce as reproduce_cli
 from paperbench.errors import PaperbenchError
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.add_typer(images.app, name="images")
 app.add_typer(sandbox.app, name="sandbox")
 app.command()(demo.demo)
 app.command()(grade_cli.grade)
+app.command("reproduce")(reproduce_cli.reproduce_command)
 
 
 @app.command()

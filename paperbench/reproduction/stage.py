@@ -1,0 +1,356 @@
+"""The reproduction stage: run a submission's ``reproduce.sh`` in a fresh sandbox and keep
+everything it tells us.
+
+Guarantees:
+
+- Every attempt starts from a clean image in a new sandbox, with the paper's network policy,
+  resources and time limit, and nothing of the agent's container (its installed packages, its
+  files outside the submission, its environment).
+- Success is the exit status of ``bash -o pipefail reproduce.sh`` run from the submission root:
+  a failing command in a pipeline fails the pipeline. No pattern in the output counts.
+- Retries happen only when the user asks for them, only after the script ran and failed (exit
+  status, timeout or out-of-memory), each in a fresh sandbox, each kept in the record. The
+  attempt graded is the first success, else the last attempt. (PaperBench re-ran short scripts
+  whatever their outcome and graded the last run; a success could be replaced by a failure.)
+- A submission that cannot run — no files, no ``reproduce.sh``, a script bash cannot parse, an
+  archive that tries to escape its folder — is recorded as such, never raised.
+- Files over the per-file size limit are left out of the executed submission's archive and
+  listed with the reason; everything else the script left is kept for the judge.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from paperbench import __version__
+from paperbench.papers import PaperBundle
+from paperbench.reproduction.inventory import INVENTORY_SCRIPT, Changes, compare, parse_inventory
+from paperbench.reproduction.result import (
+    ARCHIVE_FILE,
+    EXECUTED_DIR,
+    LOG_FILE,
+    RESULT_FILE,
+    RETRYABLE,
+    Attempt,
+    AttemptStatus,
+    ExcludedFile,
+    GitRecord,
+    ReproductionResult,
+)
+from paperbench.sandbox.archives import safe_extract
+from paperbench.sandbox.base import ExecResult, Sandbox, SandboxSpec
+from paperbench.sandbox.errors import ArchiveError, FileTooLargeError, SandboxError
+
+MiB = 1024 * 1024
+#: Where the submission goes, under the sandbox's work folder (``/home`` in our images, as in
+#: the agent's container, so absolute paths an agent wrote keep working).
+SUBMISSION_NAME = "submission"
+INVENTORY_NAME = ".paperbench-inventory.json"
+SandboxFactory = Callable[[SandboxSpec], Sandbox]
+
+
+@dataclass(frozen=True)
+class ReproductionOptions:
+    """How to reproduce; ``None`` fields come from the paper's ``config.yaml``."""
+
+    image: str
+    timeout_seconds: float | None = None
+    retries: int = 0
+    max_file_bytes: int = 100 * MiB
+    log_limit_bytes: int = 8 * MiB
+    run_id: str = "adhoc"
+
+
+@dataclass
+class _Outcome:
+    attempt: Attempt
+    changes: Changes | None = None
+    excluded: list[ExcludedFile] | None = None
+    git: GitRecord | None = None
+    notes: list[str] | None = None
+
+
+def prepare_submission(source: Path, workspace: Path) -> Path:
+    """The submission as a host folder: ``source`` itself, or an archive extracted safely.
+
+    An archive whose members sit under one top-level folder (as captured from an agent's
+    ``/home/submission``) is unwrapped to that folder.
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist.
+        ArchiveError: the archive is unreadable, unsafe (the message names the member) or too big.
+    """
+    if source.is_dir():
+        return source
+    if not source.exists():
+        raise FileNotFoundError(f"{source}: no such submission folder or archive")
+    target = workspace / "extracted"
+    safe_extract(source, target)
+    entries = list(target.iterdir())
+    if len(entries) == 1 and entries[0].is_dir() and not (target / "reproduce.sh").exists():
+        return entries[0]
+    return target
+
+
+def _host_precheck(folder: Path) -> tuple[AttemptStatus, str] | None:
+    if not any(path.is_file() or path.is_symlink() for path in folder.rglob("*")):
+        return "empty_submission", "the submission has no files"
+    script = folder / "reproduce.sh"
+    if not script.is_file():
+        return "missing_script", "the submission has no reproduce.sh at its root"
+    return None
+
+
+def _status_of(result: ExecResult) -> AttemptStatus:
+    if result.timed_out:
+        return "timed_out"
+    if result.oom_killed:
+        return "oom_killed"
+    return "succeeded" if result.exit_code == 0 else "failed"
+
+
+async def _inventory(sandbox: Sandbox) -> dict[str, tuple[int, str]]:
+    listing_path = sandbox.resolve(INVENTORY_NAME)
+    listing = await sandbox.exec(
+        ["python3", "-c", INVENTORY_SCRIPT, sandbox.resolve(SUBMISSION_NAME), listing_path],
+        timeout=600,
+    )
+    listing.check()
+    return parse_inventory(await sandbox.read_file(listing_path))
+
+
+async def _git_record(sandbox: Sandbox) -> GitRecord | None:
+    root = sandbox.resolve(SUBMISSION_NAME)
+    probe = await sandbox.exec(["test", "-d", f"{root}/.git"])
+    if probe.exit_code != 0:
+        return None
+    # Hooks and fsmonitor are configuration an untrusted repository controls: turn them off.
+    git = [
+        "git",
+        "-c",
+        "core.fsmonitor=false",
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        f"safe.directory={root}",
+        "-C",
+        root,
+    ]
+    log = await sandbox.exec([*git, "log", "--oneline", "-n", "200"], timeout=60)
+    if log.exit_code == 127:
+        return GitRecord(error="the submission is a git repository but the image has no git")
+    status = await sandbox.exec([*git, "status", "--porcelain"], timeout=60)
+    error = (
+        None
+        if log.exit_code == 0 and status.exit_code == 0
+        else ((log.stderr or status.stderr).strip()[:500])
+    )
+    return GitRecord(log=log.stdout, status=status.stdout, error=error)
+
+
+class _Runner:
+    def __init__(
+        self,
+        paper: PaperBundle,
+        options: ReproductionOptions,
+        out_dir: Path,
+        factory: SandboxFactory,
+    ) -> None:
+        self.paper = paper
+        self.options = options
+        self.out_dir = out_dir
+        self.factory = factory
+        settings = paper.config
+        self.timeout = options.timeout_seconds or float(settings.reproduction.time_limit_seconds)
+        self.spec = SandboxSpec(
+            image=options.image,
+            run_id=options.run_id,
+            stage="reproduction",
+            cpus=settings.resources.cpus,
+            memory_mb=settings.resources.memory_mb,
+            network=settings.reproduction.network,
+            output_limit_bytes=options.log_limit_bytes,
+        )
+        self.image_id = ""
+
+    async def attempt(self, number: int, folder: Path, keep: bool) -> _Outcome:
+        started = datetime.now(UTC)
+        log_name = f"reproduce.attempt-{number}.log"
+        try:
+            async with self.factory(self.spec) as sandbox:
+                self.image_id = sandbox.describe().get("image_id", self.image_id)
+                await sandbox.upload(folder, SUBMISSION_NAME)
+                parse = await sandbox.exec(
+                    ["bash", "-n", "reproduce.sh"], cwd=SUBMISSION_NAME, timeout=60
+                )
+                if parse.exit_code != 0:
+                    return _Outcome(
+                        Attempt(
+                            number=number,
+                            status="invalid_script",
+                            exit_code=parse.exit_code,
+                            duration_seconds=0.0,
+                            started_at=started,
+                            error=f"bash cannot parse reproduce.sh: {parse.stderr.strip()[:1000]}",
+                        )
+                    )
+                before = await _inventory(sandbox)
+                run = await sandbox.exec(
+                    ["bash", "-c", "exec bash -o pipefail reproduce.sh 2>&1"],
+                    cwd=SUBMISSION_NAME,
+                    timeout=self.timeout,
+                )
+                (self.out_dir / log_name).write_text(run.stdout, encoding="utf-8")
+                attempt = Attempt(
+                    number=number,
+                    status=_status_of(run),
+                    exit_code=None if run.timed_out else run.exit_code,
+                    duration_seconds=run.duration_s,
+                    timed_out=run.timed_out,
+                    oom_killed=run.oom_killed,
+                    log_file=log_name,
+                    log_bytes=run.stdout_bytes,
+                    log_truncated=run.stdout_truncated,
+                    started_at=started,
+                )
+                if not keep and attempt.status in RETRYABLE:
+                    return _Outcome(attempt)
+                return await self._collect(sandbox, attempt, before)
+        except SandboxError as error:
+            return _Outcome(
+                Attempt(
+                    number=number,
+                    status="infrastructure_error",
+                    exit_code=None,
+                    duration_seconds=(datetime.now(UTC) - started).total_seconds(),
+                    started_at=started,
+                    error=str(error),
+                )
+            )
+
+    async def _collect(
+        self, sandbox: Sandbox, attempt: Attempt, before: dict[str, tuple[int, str]]
+    ) -> _Outcome:
+        after = await _inventory(sandbox)
+        changes = compare(before, after)
+        excluded = [
+            ExcludedFile(
+                path=path,
+                size=size,
+                reason=(f"larger than the {self.options.max_file_bytes} byte limit for one file"),
+            )
+            for path, (size, _) in sorted(after.items())
+            if size > self.options.max_file_bytes
+        ]
+        if excluded:
+            removal = await sandbox.exec(
+                [
+                    "rm",
+                    "-f",
+                    "--",
+                    *(sandbox.resolve(f"{SUBMISSION_NAME}/{file.path}") for file in excluded),
+                ],
+                timeout=120,
+            )
+            removal.check()
+        git = await _git_record(sandbox)
+        notes: list[str] = []
+        archive = self.out_dir / ARCHIVE_FILE
+        try:
+            await sandbox.download(SUBMISSION_NAME, archive)
+            executed = self.out_dir / EXECUTED_DIR
+            shutil.rmtree(executed, ignore_errors=True)
+            with tempfile.TemporaryDirectory(dir=self.out_dir) as scratch:
+                safe_extract(archive, Path(scratch))
+                Path(scratch, "submission").rename(executed)
+        except (FileTooLargeError, ArchiveError) as error:
+            archive.unlink(missing_ok=True)
+            notes.append(f"the executed submission was not kept: {error}")
+        return _Outcome(attempt, changes, excluded, git, notes)
+
+
+async def reproduce(
+    submission: Path,
+    paper: PaperBundle,
+    out_dir: Path,
+    options: ReproductionOptions,
+    factory: SandboxFactory,
+) -> ReproductionResult:
+    """Reproduce ``submission`` (a folder or a tar archive) for ``paper`` into ``out_dir``.
+
+    Writes ``reproduction.json``, ``reproduce.log``, the attempt logs, and the executed
+    submission (archive and folder) into ``out_dir``, and returns the record.
+
+    Raises:
+        FileNotFoundError: ``submission`` does not exist.
+        DockerUnavailableError, ImageMissingError: from the sandbox factory, before any attempt.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runner = _Runner(paper, options, out_dir, factory)
+    attempts: list[Attempt] = []
+    graded: _Outcome
+    with tempfile.TemporaryDirectory(prefix="paperbench-submission-") as workspace:
+        try:
+            folder = prepare_submission(submission, Path(workspace))
+            precheck = _host_precheck(folder)
+        except ArchiveError as error:
+            precheck = ("rejected_submission", str(error))
+        if precheck is not None:
+            status, why = precheck
+            graded = _Outcome(
+                Attempt(
+                    number=1,
+                    status=status,
+                    exit_code=None,
+                    duration_seconds=0.0,
+                    started_at=datetime.now(UTC),
+                    error=why,
+                )
+            )
+            attempts.append(graded.attempt)
+        else:
+            total = 1 + max(0, options.retries)
+            for number in range(1, total + 1):
+                graded = await runner.attempt(number, folder, keep=number == total)
+                attempts.append(graded.attempt)
+                if graded.attempt.status not in RETRYABLE:
+                    break
+    chosen = graded.attempt
+    if chosen.log_file:
+        shutil.copyfile(out_dir / chosen.log_file, out_dir / LOG_FILE)
+    else:
+        (out_dir / LOG_FILE).write_text(f"[paperbench] reproduce.sh did not run: {chosen.error}\n")
+    changes = graded.changes
+    result = ReproductionResult(
+        paper_id=paper.id,
+        submission=str(submission),
+        image=options.image,
+        image_id=runner.image_id,
+        timeout_seconds=runner.timeout,
+        network=runner.spec.network,
+        cpus=runner.spec.cpus,
+        memory_mb=runner.spec.memory_mb,
+        status=chosen.status,
+        exit_code=chosen.exit_code,
+        timed_out=chosen.timed_out,
+        oom_killed=chosen.oom_killed,
+        duration_seconds=chosen.duration_seconds,
+        attempts=attempts,
+        graded_attempt=chosen.number,
+        files_created=changes.created if changes else [],
+        files_changed=changes.changed if changes else [],
+        files_deleted=changes.deleted if changes else [],
+        excluded_files=graded.excluded or [],
+        git=graded.git,
+        executed_archive=ARCHIVE_FILE if (out_dir / ARCHIVE_FILE).exists() else None,
+        executed_dir=EXECUTED_DIR if (out_dir / EXECUTED_DIR).exists() else None,
+        notes=graded.notes or [],
+        paperbench_version=__version__,
+    )
+    (out_dir / RESULT_FILE).write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return result
