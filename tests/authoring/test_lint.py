@@ -11,6 +11,7 @@ import pytest
 from paperbench.errors import RubricError
 from paperbench.rubric.lint import LintConfig, lint_data, lint_file, lint_tree
 from tests.authoring.trees import chain, leaf, node, tree
+from tests.test_cli import paperbench
 
 PRECISE = "The optimizer has been implemented as in Equation 3."
 
@@ -197,6 +198,31 @@ def test_lint_file_reads_a_file_and_counts_advice_per_rule(tmp_path: Path) -> No
     path = tmp_path / "rubric.json"
     path.write_text(json.dumps(tree(leaf("TODO a"), leaf("TODO b")).to_json()))
     assert lint_file(path).counts() == {"placeholder": 2}
+
+
+def test_the_cli_prints_json_per_rubric_and_skips_ignored_rules(tmp_path: Path) -> None:
+    path = tmp_path / "rubric.json"
+    path.write_text(json.dumps(tree(leaf("TODO a"), leaf("Works correctly.")).to_json()))
+    result = paperbench("rubric", "lint", str(path), "--json", "--ignore", "vague", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [report] = json.loads(result.stdout)
+    assert (report["source"], report["counts"], report["errors"]) == (
+        str(path),
+        {"placeholder": 1},
+        [],
+    )
+    assert report["advice"][0]["path"] == "0"
+
+
+def test_the_cli_exits_1_on_an_invalid_rubric_naming_the_node(tmp_path: Path) -> None:
+    path = tmp_path / "rubric.json"
+    data = tree(leaf(PRECISE)).to_json()
+    data["sub_tasks"][0]["weight"] = -1
+    path.write_text(json.dumps(data))
+    result = paperbench("rubric", "lint", str(path), home=tmp_path)
+    assert result.returncode == 1
+    assert f"{path}: error: node 0: weight: not a finite number >= 0" in result.stdout
+    assert result.stdout.strip().endswith(f"{path}: invalid (1 errors)")
 
 
 # --- the real rubrics ----------------------------------------------------------------------
