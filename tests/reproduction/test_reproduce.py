@@ -231,3 +231,20 @@ def test_retries_never_rerun_a_success(
         submission(tmp_path, "echo ok\n"), paper, tmp_path / "out", reproducer_image, retries=3
     )
     assert [a.status for a in result.attempts] == ["succeeded"]
+
+
+def test_a_git_submission_records_its_log_and_status(
+    paper: PaperBundle, tmp_path: Path, reproducer_image: str
+) -> None:
+    import subprocess
+
+    source = submission(tmp_path, "echo 1 > result.txt\n")
+    git = ["git", "-C", str(source), "-c", "user.name=agent", "-c", "user.email=a@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "replicate the paper"], check=True)
+    result = run(source, paper, tmp_path / "out", reproducer_image)
+    assert result.git is not None and result.git.error is None
+    assert "replicate the paper" in result.git.log
+    assert "?? result.txt" in result.git.status
+    assert [f.path for f in result.files_created] == ["result.txt"]
