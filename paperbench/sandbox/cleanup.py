@@ -116,7 +116,11 @@ class Leftover:
 
 
 def find_leftovers(client: docker.DockerClient, run_id: str | None = None) -> list[Leftover]:
-    """Every managed container and volume (of one run, if given), containers first."""
+    """Every managed container and volume (of one run, if given), containers first.
+
+    Raises:
+        docker.errors.APIError: the engine refused to list them.
+    """
     selector = {"label": labels.label_filter(run_id=run_id)}
     found: list[Leftover] = []
     for container in client.api.containers(all=True, filters=selector):

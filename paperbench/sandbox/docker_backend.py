@@ -12,7 +12,7 @@ The command runs under ``timeout -s KILL``, which kills its whole process group 
 (a child that ignores SIGTERM, and grandchildren, go with it). Processes that left the group
 (``setsid``) are then found by a marker variable in their environment and killed too; only a
 process that both left the group and rewrote its environment survives until the sandbox closes.
-A host-side deadline half a second later does the same sweep should ``timeout`` fail to act.
+A host-side deadline two seconds later does the same sweep should ``timeout`` fail to act.
 
 An OOM kill of an ``exec`` does not set the container's ``State.OOMKilled``; it shows in the
 container cgroup's ``oom_kill`` counter, which is read after a command dies of SIGKILL.
@@ -53,8 +53,10 @@ from paperbench.sandbox.output import CappedBuffer
 #: Environment variable that marks every process of one command, for the kill sweep.
 EXEC_TAG = "PAPERBENCH_EXEC_ID"
 #: The host gives ``timeout`` this long to act before it kills the command itself (this also
-#: ends the wait for processes that escaped ``timeout`` and still hold the output open).
-HOST_GRACE = 0.5
+#: ends the wait for processes that escaped ``timeout`` and still hold the output open). It
+#: covers the time ``runc`` takes to start the command after the start request, so that a
+#: loaded machine never cuts a command short of its timeout.
+HOST_GRACE = 2.0
 #: After killing a command, how long to read what it wrote before it died.
 DRAIN = 2.0
 #: How often the read loop looks at its deadline and at abort/close requests.
@@ -239,7 +241,10 @@ class DockerSandbox(Sandbox):
             workdir=request.cwd,
             user=request.user,
         )
-        deadline = None if request.timeout is None else started + request.timeout + HOST_GRACE
+        # Counted from the start request, not from before it: under load Docker can take a
+        # good fraction of a second to start an exec, and that time is not the command's.
+        opened = time.monotonic()
+        deadline = None if request.timeout is None else opened + request.timeout + HOST_GRACE
         demux = _Demuxer(stdout, stderr)
         try:
             stopped = self._pump(sock, request, demux, deadline)
