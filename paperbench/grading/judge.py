@@ -224,7 +224,7 @@ class Judge:
                         prefix=prefix,
                         items=list(pending),
                         suffix=self.builder.batch_suffix(pending, keys),
-                        schema=batch_schema(len(pending)),
+                        schema=batch_schema(len(pending), self.provider.bounded_output),
                         kind="batch",
                     )
                 )
@@ -243,9 +243,13 @@ class Judge:
 
     def _single(self, item: GradingItem, prefix: Prefix) -> PlannedCall:
         if item.kind == "subtree":
-            suffix, schema = self.builder.subtree_suffix(item), subtree_schema()
+            bounded = self.provider.bounded_output
+            suffix, schema = self.builder.subtree_suffix(item), subtree_schema(bounded)
         else:
-            suffix, schema = self.builder.leaf_suffix(item), leaf_schema()
+            suffix, schema = (
+                self.builder.leaf_suffix(item),
+                leaf_schema(self.provider.bounded_output),
+            )
         return PlannedCall(next(self._ids), prefix, [item], suffix, schema, item.kind)
 
     # -- running ---------------------------------------------------------------------------

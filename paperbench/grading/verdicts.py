@@ -10,7 +10,9 @@ before it commits to a score.
 
 Schemas are strict (every property required, no extra properties) and use only keywords both
 OpenAI's and Anthropic's structured outputs accept; the score range of a subtree is checked here
-rather than in the schema for that reason.
+rather than in the schema for that reason. For a provider with ``bounded_output`` (the small
+local model, whose constrained decoder honours them) the schema also bounds the explanation's
+and the evidence's lengths: a 135M model otherwise rambles until the output limit cuts its JSON.
 """
 
 from __future__ import annotations
@@ -42,37 +44,40 @@ class SubtreeVerdict(BaseModel):
 Verdict = LeafVerdict | SubtreeVerdict
 
 
-def _verdict_schema(continuous: bool) -> dict[str, Any]:
+def _verdict_schema(continuous: bool, bounded: bool = False) -> dict[str, Any]:
     score: dict[str, Any] = (
         {"type": "number", "description": "between 0 and 1"}
         if continuous
         else {"type": "integer", "enum": [0, 1]}
     )
+    explanation: dict[str, Any] = {"type": "string"}
+    evidence: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+    if bounded:
+        if continuous:
+            score.update(minimum=0, maximum=1)
+        explanation["maxLength"] = 400
+        evidence.update(maxItems=3, items={"type": "string", "maxLength": 80})
     return {
         "type": "object",
-        "properties": {
-            "explanation": {"type": "string"},
-            "evidence": {"type": "array", "items": {"type": "string"}},
-            "score": score,
-        },
+        "properties": {"explanation": explanation, "evidence": evidence, "score": score},
         "required": ["explanation", "evidence", "score"],
         "additionalProperties": False,
     }
 
 
-def leaf_schema() -> OutputSchema:
-    return OutputSchema(name="grade", json_schema=_verdict_schema(False))
+def leaf_schema(bounded: bool = False) -> OutputSchema:
+    return OutputSchema(name="grade", json_schema=_verdict_schema(False, bounded))
 
 
-def subtree_schema() -> OutputSchema:
-    return OutputSchema(name="subtree_grade", json_schema=_verdict_schema(True))
+def subtree_schema(bounded: bool = False) -> OutputSchema:
+    return OutputSchema(name="subtree_grade", json_schema=_verdict_schema(True, bounded))
 
 
 def batch_keys(count: int) -> list[str]:
     return [f"L{index + 1}" for index in range(count)]
 
 
-def batch_schema(count: int) -> OutputSchema:
+def batch_schema(count: int, bounded: bool = False) -> OutputSchema:
     keys = batch_keys(count)
     return OutputSchema(
         name="grades",
@@ -81,7 +86,7 @@ def batch_schema(count: int) -> OutputSchema:
             "properties": {
                 "grades": {
                     "type": "object",
-                    "properties": {key: _verdict_schema(False) for key in keys},
+                    "properties": {key: _verdict_schema(False, bounded) for key in keys},
                     "required": keys,
                     "additionalProperties": False,
                 }

@@ -151,6 +151,7 @@ class LocalProvider(OpenAIChatProvider):
     """``local/...``: starts its own server on construction and stops it on :meth:`aclose`."""
 
     max_concurrency = 1
+    bounded_output = True
 
     def __init__(
         self,
@@ -196,4 +197,3 @@ def smollm2_available() -> bool:
     except ProviderSetupError:
         return False
     return importlib.util.find_spec("xllamacpp") is not None
-

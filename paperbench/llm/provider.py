@@ -41,9 +41,12 @@ class Provider(ABC):
         max_concurrency: how many calls this backend serves at once to good effect.
         supports_seed: whether ``settings.seed`` reaches the model (recorded with grades).
         supports_temperature: whether ``settings.temperature`` reaches the model.
+        bounded_output: whether structured replies should carry length bounds in their schema
+            (a small model's constrained decoder honours them; hosted APIs may reject them).
     """
 
     max_concurrency = 16
+    bounded_output = False
     supports_seed = True
     supports_temperature = True
 

