@@ -25,6 +25,15 @@ trap stop_dockerd EXIT
 
 bash sandbox/host-setup.sh
 
+# The rubric editor is tested in a real headless Chromium driven by Selenium: Debian's
+# chromium and chromium-driver (no browser download).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "[tests] installing Debian's chromium and chromium-driver"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      chromium chromium-driver; } >.paperbench/apt-chromium.log 2>&1 \
+    || { echo "[tests] chromium install failed; see .paperbench/apt-chromium.log" >&2; exit 1; }
+fi
+
 echo "[tests] ruff"
 .venv/bin/ruff check paperbench tests benchmarks
 echo "[tests] mypy --strict paperbench"
