@@ -88,15 +88,20 @@ class RecordedRequest:
     def input_tokens(self) -> int:
         return sum(segment.tokens for segment in self.segments)
 
+    requested_schema: dict[str, Any] | None = None
+
     @property
     def schema(self) -> dict[str, Any] | None:
-        body = self.body
-        found = (
-            body.get("response_format", {}).get("json_schema", {}).get("schema")
-            or body.get("text", {}).get("format", {}).get("schema")
-            or body.get("output_config", {}).get("format", {}).get("schema")
-        )
-        return found if isinstance(found, dict) else None
+        return self.requested_schema
+
+
+def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    found = (
+        body.get("response_format", {}).get("json_schema", {}).get("schema")
+        or body.get("text", {}).get("format", {}).get("schema")
+        or body.get("output_config", {}).get("format", {}).get("schema")
+    )
+    return found if isinstance(found, dict) else None
 
 
 Responder = Callable[[RecordedRequest], Reply]
@@ -306,6 +311,7 @@ class ScriptedLLMServer:
             headers={k.lower(): v for k, v in headers.items()} if self.keep_bodies else {},
             body=body if self.keep_bodies else {},
             segments=segments,
+            requested_schema=_schema_of(body),
         )
         reply = self._next_reply(request)
         request.status = reply.status
