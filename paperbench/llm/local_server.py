@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
 
     params = xllamacpp.CommonParams()
     params.model.path = args.model
+    params.model_alias = {Path(args.model).stem}
     params.n_ctx = args.ctx
     params.n_parallel = 1
     params.hostnames = ["127.0.0.1"]

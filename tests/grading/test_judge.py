@@ -274,3 +274,37 @@ def test_each_calls_prompt_and_reply_are_kept_for_inspection(
     assert [text.strip() for text in assemble_prompt(tmp_path / "out", calls[0])] == [
         text.strip() for text in sent
     ]
+
+
+def test_concurrency_is_bounded(
+    spiral: PaperBundle, server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    assert spiral.solution_dir is not None
+    server.latency = 0.1
+    run_grade(
+        spiral,
+        server,
+        tmp_path / "out",
+        submission=spiral.solution_dir,
+        code_dev=True,
+        concurrency=3,
+    )
+    assert len(server.requests) > 10 and server.max_in_flight == 3
+
+
+def test_the_first_call_of_a_prefix_finishes_before_the_others_start(
+    spiral: PaperBundle, server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    assert spiral.solution_dir is not None
+    server.latency = 0.1
+    run_grade(
+        spiral,
+        server,
+        tmp_path / "out",
+        submission=spiral.solution_dir,
+        code_dev=True,
+        concurrency=8,
+    )
+    first, *rest = sorted(server.requests, key=lambda request: request.received_at)
+    assert all(first.answered_at <= request.received_at for request in rest)
+    assert server.max_in_flight > 1

@@ -11,9 +11,10 @@ then a default (a ``Reply`` or a function of the :class:`RecordedRequest`). A re
 
 Every request is recorded: its API, body (unless ``keep_bodies=False``), and its prompt as
 ordered text *segments* (system, each content part, tool calls/results) with a hash and token
-count each. Usage is reported with real token counts (tiktoken) and simulated prompt caching:
-the cached tokens of a request are the longest run of leading segments that an earlier request
-already sent, which is how providers' prefix caches behave at part granularity.
+count each, and when it arrived and was answered; ``max_in_flight`` is the most requests the
+server was handling at once. Usage is reported with real token counts (tiktoken) and simulated
+prompt caching: the cached tokens of a request are the longest run of leading segments that an
+earlier request already sent, which is how providers' prefix caches behave at part granularity.
 
 Run as a process (for the benchmark) with ``python -m tests.support.llm_server --help``; then
 ``GET /_scripted/stats`` returns per-request summaries.
@@ -79,6 +80,8 @@ class RecordedRequest:
     segments: list[Segment]
     status: int = 200
     usage: dict[str, int] = field(default_factory=dict)
+    received_at: float = field(default_factory=time.monotonic)
+    answered_at: float = 0.0
 
     @property
     def text(self) -> str:
@@ -206,6 +209,8 @@ class ScriptedLLMServer:
         self.keep_bodies = keep_bodies
         self.model_version = model_version
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._seen_prefixes: set[str] = set()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -230,13 +235,22 @@ class ScriptedLLMServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                status, headers, payload, delay = server.handle(
-                    self.path, dict(self.headers.items()), body
-                )
-                if delay > 0:
-                    time.sleep(delay)
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self._send(status, headers, payload)
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    status, headers, payload, delay, request = server.handle(
+                        self.path, dict(self.headers.items()), body
+                    )
+                    if delay > 0:
+                        time.sleep(delay)
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self._send(status, headers, payload)
+                    if request is not None:
+                        request.answered_at = time.monotonic()
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
 
             def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 self.send_response(status)
@@ -295,7 +309,7 @@ class ScriptedLLMServer:
 
     def handle(
         self, path: str, headers: dict[str, str], body: dict[str, Any]
-    ) -> tuple[int, dict[str, str], bytes, float]:
+    ) -> tuple[int, dict[str, str], bytes, float, RecordedRequest | None]:
         if path.rstrip("/").endswith("/chat/completions"):
             api = "chat"
         elif path.rstrip("/").endswith("/responses"):
@@ -303,7 +317,7 @@ class ScriptedLLMServer:
         elif path.rstrip("/").endswith("/messages"):
             api = "messages"
         else:
-            return 404, {}, b'{"error": {"message": "no such endpoint"}}', 0.0
+            return 404, {}, b'{"error": {"message": "no such endpoint"}}', 0.0, None
         segments = _segments_of(api, body, self.keep_bodies)
         request = RecordedRequest(
             api=api,
@@ -319,14 +333,14 @@ class ScriptedLLMServer:
         if reply.status != 200:
             with self._lock:
                 self.requests.append(request)
-            return reply.status, reply.headers, self._error(api, reply), delay
+            return reply.status, reply.headers, self._error(api, reply), delay, request
         usage = self._usage(segments, reply)
         request.usage = usage
         with self._lock:
             self.requests.append(request)
         model = reply.model or self.model_version or str(body.get("model", "scripted"))
         payload = _render(api, reply, usage, model, len(self.requests))
-        return 200, reply.headers, json.dumps(payload).encode(), delay
+        return 200, reply.headers, json.dumps(payload).encode(), delay, request
 
     def _usage(self, segments: list[Segment], reply: Reply) -> dict[str, int]:
         chain = hashlib.sha256()
