@@ -142,9 +142,10 @@ def run_grade(
     **options: Any,
 ) -> GradeResult:
     """Grade through the scripted server with the real OpenAI client and no real waiting."""
+    judge = options.pop("judge", JUDGE)
     settings = GradeOptions(
-        judge=options.pop("judge", JUDGE),
-        base_url=server.openai_url,
+        judge=judge,
+        base_url=server.url if judge.startswith("anthropic/") else server.openai_url,
         cache_path=out.parent / "cache.sqlite",
         **options,
     )

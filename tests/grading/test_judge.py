@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from paperbench.llm.retry import RetryPolicy
 from paperbench.papers import PaperBundle
 from tests.grading.conftest import NoSleep, run_grade
@@ -308,3 +310,27 @@ def test_the_first_call_of_a_prefix_finishes_before_the_others_start(
     first, *rest = sorted(server.requests, key=lambda request: request.received_at)
     assert all(first.answered_at <= request.received_at for request in rest)
     assert server.max_in_flight > 1
+
+
+@pytest.mark.parametrize(
+    ("judge", "api"),
+    [
+        ("openai/o3-mini", "chat"),
+        ("openai-responses/o3-mini", "responses"),
+        ("anthropic/claude-sonnet-4-6", "messages"),
+    ],
+)
+def test_every_provider_api_can_be_the_judge(
+    judge: str,
+    api: str,
+    tiny_bundle: PaperBundle,
+    server: ScriptedLLMServer,
+    reproduction: Path,
+    tmp_path: Path,
+) -> None:
+    result = run_grade(
+        tiny_bundle, server, tmp_path / "out", reproduction=reproduction, judge=judge, batch=2
+    )
+    assert result.summary.score == 1.0 and not result.summary.invalid
+    assert {request.api for request in server.requests} == {api}
+    assert result.ledger.cost_usd is not None and result.ledger.cost_usd > 0
