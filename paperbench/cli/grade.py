@@ -88,10 +88,10 @@ def grade(
         int, typer.Option("--batch", min=1, help="Grade up to K neighbouring leaves per call.")
     ] = 1,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder [default: grades/PAPER-TIME].")
+        Path | None, typer.Option("--out", help="Output folder (default: grades/PAPER-TIME).")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Calls at once [default: per provider].")
+        int | None, typer.Option(min=1, help="Calls at once (default: per provider).")
     ] = None,
     context_window: Annotated[
         int | None, typer.Option(min=1, help="Context window of a model not in the table.")
@@ -105,10 +105,10 @@ def grade(
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for one reply.")] = 600,
     cache: Annotated[bool, typer.Option(help="Reuse replies from the judge cache.")] = True,
     cache_path: Annotated[
-        Path | None, typer.Option(help="Cache file [default: $PAPERBENCH_HOME/cache].")
+        Path | None, typer.Option(help="Cache file (default: under $PAPERBENCH_HOME/cache).")
     ] = None,
     prices: Annotated[
-        Path | None, typer.Option(help="Model table with prices [default: grader/prices.json].")
+        Path | None, typer.Option(help="Model table with prices (default: grader/prices.json).")
     ] = None,
     papers_dir: PapersDirOption = None,
 ) -> None:
