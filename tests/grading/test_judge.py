@@ -334,3 +334,12 @@ def test_every_provider_api_can_be_the_judge(
     assert result.summary.score == 1.0 and not result.summary.invalid
     assert {request.api for request in server.requests} == {api}
     assert result.ledger.cost_usd is not None and result.ledger.cost_usd > 0
+
+
+def test_a_rate_limit_storm_slows_the_grade_but_zeroes_nothing(
+    tiny_bundle: PaperBundle, server: ScriptedLLMServer, reproduction: Path, tmp_path: Path
+) -> None:
+    server.push(*[Reply(status=429, headers={"retry-after": "5"}) for _ in range(25)])
+    result = run_grade(tiny_bundle, server, tmp_path / "out", reproduction=reproduction)
+    assert not result.summary.invalid and result.summary.score == 1.0
+    assert result.ledger.requests_sent == 30
