@@ -1,0 +1,81 @@
+"""The JSONL transcript of an agent run, written as it happens.
+
+One JSON object per line, appended and flushed the moment it happens, so a run that crashes or
+is killed still leaves everything up to its last event, and the blacklist monitor
+(:mod:`paperbench.agents.monitor`) can read a transcript while it grows. Every event has:
+
+- ``seq``: its number, from 1 (the line number, too, as long as nothing else writes the file);
+- ``type``: ``start``, ``message`` (text given to the model: the task, reminders, nudges, notes
+  on trimmed context), ``model_reply``, ``model_error``, ``tool_call`` (written *before* the
+  command runs), ``tool_result``, ``trim``, ``snapshot``, ``limit``, ``end``;
+- ``at`` (UTC, ISO 8601), ``wall`` and ``working``: seconds since the run started, in wall time
+  and in working time (wall time minus API waits).
+
+No secret is ever written: the scaffold records what the model said and what the sandbox
+answered, never request headers or the provider's configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from paperbench.agents.clock import RunClock
+
+
+class Transcript:
+    """An append-only JSONL file; open it with ``with`` or call :meth:`close`."""
+
+    def __init__(self, path: Path, clock: RunClock) -> None:
+        self.path = path
+        self.clock = clock
+        self.events = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def write(self, type: str, **fields: Any) -> int:
+        """Append one event and flush it; returns its ``seq``."""
+        if self._file is None:
+            raise ValueError(f"transcript {self.path} is closed")
+        self.events += 1
+        event = {
+            "seq": self.events,
+            "type": type,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "wall": round(self.clock.wall(), 3),
+            "working": round(self.clock.working(), 3),
+            **fields,
+        }
+        self._file.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+        self._file.flush()
+        return self.events
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> Transcript:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_transcript(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, event)`` for every line of a transcript; a line that is not a JSON
+    object (a run killed mid-write) is yielded as ``{"type": "unreadable", "raw": line}``."""
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                event = None
+            if not isinstance(event, dict):
+                event = {"type": "unreadable", "raw": line.rstrip("\n")}
+            yield number, event
