@@ -44,7 +44,11 @@ def agent_sandbox_spec(
     labels: dict[str, str] | None = None,
 ) -> SandboxSpec:
     """The spec of an agent sandbox for ``paper``: its network policy, CPUs and memory, the
-    GPUs named in ``gpus``, and an empty environment."""
+    GPUs named in ``gpus``, and an empty environment.
+
+    The paper's ``resources.gpus`` is only a count; which devices to give is the caller's
+    choice (sandboxes never get "all" GPUs), and the instructions state what was given.
+    """
     resources = paper.config.resources
     return SandboxSpec(
         image=image,
@@ -117,9 +121,11 @@ def render_instructions(
     limits: AgentLimits,
     *,
     max_file_bytes: int,
+    gpus: int = 0,
     template: Path | None = None,
 ) -> str:
-    """The task as the agent reads it (see the module docstring).
+    """The task as the agent reads it (see the module docstring); ``gpus`` is the number of
+    GPUs the sandbox really has.
 
     Raises:
         PaperError: the template names a placeholder that does not exist.
@@ -128,7 +134,7 @@ def render_instructions(
     view = agent_paper(paper)
     config = paper.config
     resources = config.resources
-    gpus = f"{resources.gpus} GPU(s)" if resources.gpus else "no GPU"
+    gpu_text = f"{gpus} GPU(s)" if gpus else "no GPU"
     working = limits.working_time_seconds or limits.wall_time_seconds
     time_limit = f"you have {_duration(working)} of working time" if working else "no time limit"
     if limits.wall_time_seconds and limits.working_time_seconds:
@@ -151,7 +157,7 @@ def render_instructions(
         "paper_dir": PAPER_DIR,
         "paper_files": ", ".join(f"`{name}`" for name in view.files),
         "submission_dir": SUBMISSION_DIR,
-        "hardware": f"{resources.cpus:g} CPU(s), {resources.memory_mb} MB of memory, {gpus}",
+        "hardware": f"{resources.cpus:g} CPU(s), {resources.memory_mb} MB of memory, {gpu_text}",
         "agent_network": networks[config.agent.network],
         "time_limit": time_limit,
         "reproduction_network": networks[config.reproduction.network],

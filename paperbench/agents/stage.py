@@ -122,6 +122,7 @@ async def run_agent_in(
         paper,
         options.limits,
         max_file_bytes=options.max_file_bytes,
+        gpus=len(options.gpus),
         template=options.instructions_template,
     )
     (out_dir / INSTRUCTIONS_FILE).write_text(instructions, encoding="utf-8")
@@ -148,28 +149,28 @@ async def run_agent_in(
     )
     clock.start()
     started_at = datetime.now(UTC)
-    snapshots.start()
     try:
-        result = await agent.run(context)
-    except PaperbenchError:
-        await snapshots.stop()
-        transcript.close()
-        raise
-    except Exception as error:
-        transcript.write("error", error=repr(error), traceback=traceback.format_exc())
-        result = _failed(agent, context, error, started_at)
+        snapshots.start()
+        try:
+            result = await agent.run(context)
+        except PaperbenchError:
+            raise
+        except Exception as error:
+            transcript.write("error", error=repr(error), traceback=traceback.format_exc())
+            result = _failed(agent, context, error, started_at)
+        finally:
+            await snapshots.stop()
+        submission: str | None = ARCHIVE_NAME
+        manifest_name: str | None = MANIFEST_NAME
+        capture_error = None
+        excluded = 0
+        try:
+            excluded = (await snapshots.take("final")).excluded
+        except (SandboxError, OSError) as error:
+            submission = manifest_name = None
+            capture_error = str(error)
     finally:
-        await snapshots.stop()
-    submission: str | None = ARCHIVE_NAME
-    manifest_name: str | None = MANIFEST_NAME
-    capture_error = None
-    excluded = 0
-    try:
-        excluded = (await snapshots.take("final")).excluded
-    except (SandboxError, OSError) as error:
-        submission = manifest_name = None
-        capture_error = str(error)
-    transcript.close()
+        transcript.close()
     report = monitor_transcript(transcript.path, list(view.blacklist))
     (out_dir / MONITOR_FILE).write_text(report.model_dump_json(indent=2), encoding="utf-8")
     stage = AgentStageResult(

@@ -120,3 +120,9 @@ def test_a_template_with_an_unknown_placeholder_is_a_clear_error(
 
     with pytest.raises(PaperError, match=r"instructions\.md: unknown or malformed placeholder"):
         render_instructions(tiny_paper, AgentLimits(), max_file_bytes=1, template=template)
+
+
+def test_instructions_state_the_gpus_the_sandbox_really_has(tiny_paper: PaperBundle) -> None:
+    text = render_instructions(tiny_paper, AgentLimits(), max_file_bytes=1024, gpus=2)
+
+    assert "1 CPU(s), 1024 MB of memory, 2 GPU(s)" in text
