@@ -230,7 +230,8 @@ async def _archive(
         )  # fmt: skip
         if made.stderr.strip():
             notes.append(f"tar: {made.stderr.strip()[:2000]}")
-        made.check()
+        if made.exit_code != 1:  # 1: a file changed while it was read (the agent is working)
+            made.check()
         with tempfile.TemporaryDirectory(prefix="paperbench-capture-") as work:
             outer_path = await sandbox.download(scratch + ".tar", Path(work) / "outer.tar")
             with tarfile.open(outer_path) as outer:

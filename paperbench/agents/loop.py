@@ -230,6 +230,12 @@ class _Run:
                 timeout_seconds=settings.call_timeout_seconds,
             ),
         )
+        transcript.write(
+            "model_call",
+            step=tracker.steps + 1,
+            messages=len(request.messages),
+            estimated_tokens=self.messages.tokens(),
+        )
         try:
             with self.context.clock.waiting_for_api():
                 completion = await asyncio.wait_for(

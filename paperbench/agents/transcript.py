@@ -5,9 +5,11 @@ is killed still leaves everything up to its last event, and the blacklist monito
 (:mod:`paperbench.agents.monitor`) can read a transcript while it grows. Every event has:
 
 - ``seq``: its number, from 1 (the line number, too, as long as nothing else writes the file);
-- ``type``: ``start``, ``message`` (text given to the model: the task, reminders, nudges, notes
-  on trimmed context), ``model_reply``, ``model_error``, ``tool_call`` (written *before* the
-  command runs), ``tool_result``, ``trim``, ``snapshot``, ``limit``, ``end``;
+- ``type``: ``start``, ``message`` (text given to the model: the task, reminders, nudges),
+  ``model_call`` (written *before* the request is sent), ``model_reply``, ``model_error``,
+  ``tool_call`` (written *before* the command runs), ``tool_result``, ``trim`` (turns dropped
+  from the context), ``snapshot``, ``action`` (a scripted agent's non-tool step), ``error`` (the
+  agent raised), ``end``;
 - ``at`` (UTC, ISO 8601), ``wall`` and ``working``: seconds since the run started, in wall time
   and in working time (wall time minus API waits).
 

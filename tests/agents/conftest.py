@@ -51,6 +51,7 @@ def tiny_paper(tmp_path: Path) -> PaperBundle:
     lines = [f"Line {n}: the paper studies experiment number {n}." for n in range(1, 121)]
     (root / "paper.md").write_text("# A Tiny Paper\n\n" + "\n".join(lines) + "\n")
     (root / "addendum.md").write_text("# Addendum\n\nUse numpy only.\n")
+    (root / "paper.pdf").write_bytes(b"%PDF-1.4 tiny\n")
     (root / "blacklist.txt").write_text(f"# the authors' code\n{BLACKLISTED}\n")
     (root / "assets" / "figure1.txt").write_text("a figure\n")
     rubric = {"id": "root", "requirements": f"{RUBRIC_CANARY} replicate", "weight": 1}

@@ -44,10 +44,11 @@ def test_only_the_agent_visible_files_reach_the_sandbox(
         "./assets/figure1.txt",
         "./blacklist.txt",
         "./paper.md",
+        "./paper.pdf",
     ]
     assert grep_status == 1, "no trace of the rubric, judge addendum or solution anywhere"
     assert paper == tiny_paper.paper_md.read_text()
-    assert shown == ("paper.md", "addendum.md", "assets", "blacklist.txt")
+    assert shown == ("paper.md", "paper.pdf", "addendum.md", "assets", "blacklist.txt")
 
 
 @pytest.mark.docker
@@ -82,7 +83,9 @@ def instructions(tiny_paper: PaperBundle) -> str:
 
 def test_instructions_state_the_task_and_where_things_are(instructions: str) -> None:
     assert '"A Tiny Paper for Agent Tests"' in instructions
-    assert "/home/paper" in instructions and "`paper.md`, `addendum.md`" in instructions
+    assert (
+        "/home/paper" in instructions and "`paper.md`, `paper.pdf`, `addendum.md`" in instructions
+    )
     assert "/home/submission/reproduce.sh" in instructions
 
 
