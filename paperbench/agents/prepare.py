@@ -63,27 +63,35 @@ def agent_sandbox_spec(
     )
 
 
-def agent_paper(paper: PaperBundle) -> AgentPaper:
+def agent_paper(paper: PaperBundle, paper_dir: str = PAPER_DIR) -> AgentPaper:
     """The agent's view of ``paper``: the allow-listed names only."""
     return AgentPaper(
         id=paper.id,
         title=paper.title,
         files=tuple(path.name for path in paper.agent_files()),
         blacklist=tuple(paper.blacklist),
-        paper_dir=PAPER_DIR,
+        paper_dir=paper_dir,
     )
+
+
+def sandbox_dirs(sandbox: Sandbox) -> tuple[str, str]:
+    """Where the paper and the submission go: ``paper`` and ``submission`` in the sandbox's
+    work folder — ``/home/paper`` and ``/home/submission`` in paperbench's images, and a
+    private folder (never the host's ``/home``) on the local backend."""
+    return sandbox.resolve("paper"), sandbox.resolve("submission")
 
 
 async def prepare_agent_sandbox(sandbox: Sandbox, paper: PaperBundle) -> AgentPaper:
     """Upload the agent-visible files of ``paper`` to ``/home/paper`` and create an empty
-    ``/home/submission``; returns what the agent was shown.
+    ``/home/submission`` (see :func:`sandbox_dirs`); returns what the agent was shown.
 
     Raises:
         PaperError: a file of the bundle cannot be uploaded safely (e.g. a link in ``assets/``
             pointing outside it).
         SandboxGoneError: the sandbox is closed or gone.
     """
-    view = agent_paper(paper)
+    paper_dir, submission_dir = sandbox_dirs(sandbox)
+    view = agent_paper(paper, paper_dir)
     with tempfile.TemporaryDirectory(prefix="paperbench-paper-") as staging:
         root = Path(staging)
         for source in paper.agent_files():
@@ -92,8 +100,8 @@ async def prepare_agent_sandbox(sandbox: Sandbox, paper: PaperBundle) -> AgentPa
             else:
                 shutil.copy2(source, root / source.name, follow_symlinks=False)
         try:
-            await sandbox.exec(["mkdir", "-p", PAPER_DIR, SUBMISSION_DIR], timeout=60)
-            await sandbox.upload(root, PAPER_DIR)
+            await sandbox.exec(["mkdir", "-p", paper_dir, submission_dir], timeout=60)
+            await sandbox.upload(root, paper_dir)
         except ArchiveError as error:
             raise PaperError(f"{paper.root}: cannot show the paper to the agent: {error}") from None
     return view
@@ -123,6 +131,8 @@ def render_instructions(
     max_file_bytes: int,
     gpus: int = 0,
     template: Path | None = None,
+    paper_dir: str = PAPER_DIR,
+    submission_dir: str = SUBMISSION_DIR,
 ) -> str:
     """The task as the agent reads it (see the module docstring); ``gpus`` is the number of
     GPUs the sandbox really has.
@@ -145,7 +155,7 @@ def render_instructions(
     }
     if view.blacklist:
         blacklist_rule = (
-            f"- `{PAPER_DIR}/blacklist.txt` lists websites and repositories (such as the "
+            f"- `{paper_dir}/blacklist.txt` lists websites and repositories (such as the "
             "authors' own code) you must not use in any way: do not clone, download, install, "
             "fetch or browse them, directly or through code you write. Every command you run is "
             "checked afterwards, and any access to a blacklisted resource disqualifies the run."
@@ -154,9 +164,9 @@ def render_instructions(
         blacklist_rule = "- No websites or repositories are blacklisted for this paper."
     values = {
         "paper_title": paper.title,
-        "paper_dir": PAPER_DIR,
+        "paper_dir": paper_dir,
         "paper_files": ", ".join(f"`{name}`" for name in view.files),
-        "submission_dir": SUBMISSION_DIR,
+        "submission_dir": submission_dir,
         "hardware": f"{resources.cpus:g} CPU(s), {resources.memory_mb} MB of memory, {gpu_text}",
         "agent_network": networks[config.agent.network],
         "time_limit": time_limit,

@@ -33,10 +33,10 @@ from paperbench.agents.capture import ARCHIVE_NAME, MANIFEST_NAME, MiB
 from paperbench.agents.clock import RunClock
 from paperbench.agents.monitor import MONITOR_FILE, MonitorReport, monitor_transcript
 from paperbench.agents.prepare import (
-    SUBMISSION_DIR,
     agent_sandbox_spec,
     prepare_agent_sandbox,
     render_instructions,
+    sandbox_dirs,
 )
 from paperbench.agents.protocol import Agent, AgentContext, AgentLimits, AgentResult
 from paperbench.agents.snapshots import Snapshotter
@@ -118,12 +118,15 @@ async def run_agent_in(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     view = await prepare_agent_sandbox(sandbox, paper)
+    _, submission_dir = sandbox_dirs(sandbox)
     instructions = render_instructions(
         paper,
         options.limits,
         max_file_bytes=options.max_file_bytes,
         gpus=len(options.gpus),
         template=options.instructions_template,
+        paper_dir=view.paper_dir,
+        submission_dir=submission_dir,
     )
     (out_dir / INSTRUCTIONS_FILE).write_text(instructions, encoding="utf-8")
     clock = RunClock()
@@ -133,7 +136,7 @@ async def run_agent_in(
         out_dir,
         clock,
         interval_seconds=options.snapshot_interval_seconds,
-        source=SUBMISSION_DIR,
+        source=submission_dir,
         max_file_bytes=options.max_file_bytes,
         max_total_bytes=options.max_total_bytes,
         transcript=transcript,
@@ -145,7 +148,7 @@ async def run_agent_in(
         limits=options.limits,
         transcript=transcript,
         clock=clock,
-        submission_dir=SUBMISSION_DIR,
+        submission_dir=submission_dir,
     )
     clock.start()
     started_at = datetime.now(UTC)

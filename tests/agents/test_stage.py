@@ -14,16 +14,16 @@ from paperbench.agents import (
     AgentLimits,
     AgentResult,
     AgentStageOptions,
+    ReplayAgent,
     agent_sandbox_spec,
+    load_script,
     run_agent_in,
 )
 from paperbench.llm import ProviderSetupError
 from paperbench.papers import PaperBundle
-from paperbench.sandbox import DockerSandbox
-from tests.agents.helpers import bash, model_agent, run, stage, submit
+from paperbench.sandbox import DockerSandbox, LocalSandbox, SandboxSpec
+from tests.agents.helpers import archive_files, bash, model_agent, run, stage, submit
 from tests.support.llm_server import ScriptedLLMServer
-
-pytestmark = pytest.mark.docker
 
 
 class CrashingAgent:
@@ -36,6 +36,7 @@ class CrashingAgent:
         raise RuntimeError("the agent fell over")
 
 
+@pytest.mark.docker
 def test_a_stage_leaves_a_self_describing_folder(
     llm_server: ScriptedLLMServer, tiny_paper: PaperBundle, tmp_path: Path, run_id: str
 ) -> None:
@@ -61,6 +62,7 @@ def test_a_stage_leaves_a_self_describing_folder(
     assert result.agent.snapshots[-1].kind == "final"
 
 
+@pytest.mark.docker
 def test_a_missing_api_key_fails_before_the_agent_starts(
     llm_server: ScriptedLLMServer,
     tiny_paper: PaperBundle,
@@ -75,6 +77,7 @@ def test_a_missing_api_key_fails_before_the_agent_starts(
     assert llm_server.requests == []
 
 
+@pytest.mark.docker
 def test_an_agent_that_raises_is_recorded_and_its_work_still_captured(
     tiny_paper: PaperBundle, tmp_path: Path, run_id: str
 ) -> None:
@@ -90,6 +93,7 @@ def test_an_agent_that_raises_is_recorded_and_its_work_still_captured(
     assert "RuntimeError: the agent fell over" in error["traceback"]
 
 
+@pytest.mark.docker
 def test_the_transcript_is_on_disk_while_the_tool_call_runs(
     llm_server: ScriptedLLMServer, tiny_paper: PaperBundle, tmp_path: Path, run_id: str
 ) -> None:
@@ -113,3 +117,28 @@ def test_the_transcript_is_on_disk_while_the_tool_call_runs(
     seen = run(scenario())
 
     assert seen[-2:] == ["model_reply", "tool_call"], "the call was logged before it finished"
+
+
+def test_on_the_local_backend_the_agent_works_in_the_sandboxs_own_folders(
+    tiny_paper: PaperBundle, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.yaml"
+    script.write_text("- bash: cp ../paper/addendum.md notes.md && pwd\n")
+    options = AgentStageOptions(limits=AgentLimits())
+    out_dir = tmp_path / "stage"
+
+    async def scenario() -> str:
+        spec = SandboxSpec(run_id="local-agent", stage="agent", allow_unsafe_local=True)
+        async with LocalSandbox(spec) as sandbox:
+            await run_agent_in(
+                ReplayAgent(load_script(script)), tiny_paper, sandbox, out_dir, options
+            )
+            return sandbox.work_dir
+
+    work_dir = run(scenario())
+
+    instructions = (out_dir / "instructions.md").read_text()
+    assert f"{work_dir}/submission/reproduce.sh" in instructions
+    assert "/home/submission" not in instructions
+    files = archive_files(out_dir / "submission.tar")
+    assert files["submission/notes.md"] == (tiny_paper.root / "addendum.md").read_bytes()
