@@ -12,6 +12,8 @@ from paperbench import __version__
 from paperbench.cli import demo, images, papers, rubric, sandbox
 from paperbench.cli import grade as grade_cli
 from paperbench.cli import reproduce as reproduce_cli
+from paperbench.cli import results as results_cli
+from paperbench.cli import run as run_cli
 from paperbench.errors import PaperbenchError
 
 app = typer.Typer(
@@ -28,6 +30,9 @@ app.add_typer(sandbox.app, name="sandbox")
 app.command()(demo.demo)
 app.command()(grade_cli.grade)
 app.command("reproduce")(reproduce_cli.reproduce_command)
+app.command("run")(run_cli.run)
+app.command("leaderboard")(results_cli.leaderboard)
+app.command("report")(results_cli.report)
 
 
 @app.command()

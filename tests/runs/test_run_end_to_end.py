@@ -1,0 +1,169 @@
+"""`paperbench run` end to end on Docker: replay agent, real reproduction, scripted judge."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from paperbench.sandbox.labels import RUN_ID
+from tests.runs.conftest import paperbench_process, replay_script, write_paper
+from tests.support.llm_server import ScriptedLLMServer
+
+pytestmark = pytest.mark.docker
+FAKE_KEY = "sk-test-do-not-leak-0123456789abcdef"
+
+
+def judge_args(server: ScriptedLLMServer) -> list[str]:
+    return [
+        "--judge",
+        f"openai-compatible/judge@{server.openai_url}",
+        "--judge-context-window",
+        "32000",
+    ]
+
+
+def run_to_end(*args: str, home: Path, env: dict[str, str] | None = None) -> str:
+    process = paperbench_process(*args, home=home, env=env)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, f"{out}\n{err}"
+    return out
+
+
+def test_two_papers_two_seeds_end_to_end_then_leaderboard(
+    tmp_path: Path, judge_server: ScriptedLLMServer, reproducer_image: str, agent_image: str
+) -> None:
+    papers = tmp_path / "papers"
+    write_paper(papers, "toy-a", (2, 1, 1))  # Code Development share 1/2
+    write_paper(papers, "toy-b", (1, 1, 2))  # Code Development share 1/4
+    config = tmp_path / "paperbench.toml"
+    config.write_text("[run]\nseeds = 2\nconcurrency = 2\n")
+    runs = tmp_path / "runs"
+    out = run_to_end(
+        "run",
+        "--papers",
+        "toy-a,toy-b",
+        "--agent",
+        "replay",
+        "--replay-script",
+        str(replay_script(tmp_path)),
+        "--papers-dir",
+        str(papers),
+        "--runs-dir",
+        str(runs),
+        "--config",
+        str(config),
+        "--no-live",
+        *judge_args(judge_server),
+        home=tmp_path / "home",
+        env={"OPENAI_API_KEY": FAKE_KEY, "PAPERBENCH_BATCH": "1"},
+    )
+    assert "toy-a" in out and "toy-b" in out
+    records = sorted(runs.rglob("run.json"))
+    assert len(records) == 4
+    for path in records:
+        record = json.loads(path.read_text())
+        expected = {"toy-a": 0.5, "toy-b": 0.25}[record["paper_id"]]
+        assert record["score"] == pytest.approx(expected)
+        assert record["failures"] == []
+        run_dir = path.parent
+        for name in (
+            "provenance.json",
+            "state.json",
+            "agent/agent.json",
+            "agent/transcript.jsonl",
+            "agent/submission.tar",
+            "reproduction/reproduction.json",
+            "grading/graded_tree.json",
+        ):
+            assert (run_dir / name).exists(), name
+        provenance = json.loads((run_dir / "provenance.json").read_text())["invocations"][0]
+        assert provenance["option_sources"]["seeds"] == "config file"
+        assert provenance["option_sources"]["batch"] == "environment"
+        assert provenance["option_sources"]["agent"] == "command line"
+        assert provenance["rubric_sha256"] and provenance["images"]
+        for file in run_dir.rglob("*"):
+            if file.is_file():
+                assert FAKE_KEY.encode() not in file.read_bytes(), file
+
+    board_file = tmp_path / "leaderboard.json"
+    run_to_end("leaderboard", str(runs), "--out", str(board_file), home=tmp_path / "home")
+    board = json.loads(board_file.read_text())
+    [entry] = board["entries"]
+    assert entry["seeds_counted"] == [0, 1]
+    assert entry["score"]["mean"] == pytest.approx((0.5 + 0.25) / 2)
+    assert entry["score"]["stderr"] == pytest.approx(0.0)
+    assert entry["per_paper"]["toy-b"]["mean"] == pytest.approx(0.25)
+    assert entry["per_category"]["Code Development"]["mean"] == pytest.approx(1.0)
+    assert entry["per_category"]["Result Analysis"]["mean"] == pytest.approx(0.0)
+
+    run_to_end("report", str(runs), "--out", str(tmp_path / "report"), home=tmp_path / "home")
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "<svg" in page and "toy-b" in page and "http" not in page.split("<svg", 1)[0]
+
+
+def test_a_run_killed_mid_reproduction_resumes_without_redoing_finished_stages(
+    tmp_path: Path,
+    judge_server: ScriptedLLMServer,
+    docker_engine: docker.DockerClient,
+    reproducer_image: str,
+    agent_image: str,
+) -> None:
+    papers = tmp_path / "papers"
+    write_paper(papers, "toy-a", (1, 1, 1))
+    runs = tmp_path / "runs"
+    args = [
+        "run",
+        "--papers",
+        "toy-a",
+        "--agent",
+        "replay",
+        "--papers-dir",
+        str(papers),
+        "--replay-script",
+        str(replay_script(tmp_path, sleep_seconds=6)),
+        "--runs-dir",
+        str(runs),
+        "--no-live",
+        *judge_args(judge_server),
+    ]
+    process = paperbench_process(*args, home=tmp_path / "home")
+    ours = {"label": f"{RUN_ID}=replay.toy-a.seed0"}
+    state_file = None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        found = list(runs.rglob("state.json"))
+        if found:
+            state_file = found[0]
+            stages = json.loads(state_file.read_text())["stages"]
+            if stages.get("reproduction", {}).get(
+                "status"
+            ) == "running" and docker_engine.containers.list(filters=ours):
+                break
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    else:
+        pytest.fail("the run never reached its reproduction stage")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert state_file is not None
+    run_dir = state_file.parent
+    agent_record = run_dir / "agent" / "agent.json"
+    agent_written = agent_record.stat().st_mtime_ns
+    assert not (run_dir / "run.json").exists()
+    assert docker_engine.containers.list(all=True, filters=ours), "SIGKILL leaves a container"
+
+    run_to_end(*args, home=tmp_path / "home")
+    stages = json.loads(state_file.read_text())["stages"]
+    assert stages["agent"]["attempts"] == 1
+    assert agent_record.stat().st_mtime_ns == agent_written
+    assert stages["reproduction"]["attempts"] == 2
+    assert all(stage["status"] == "done" for stage in stages.values())
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["score"] == pytest.approx(1 / 3)
+    assert not docker_engine.containers.list(all=True, filters=ours)
