@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from paperbench import __version__
 from paperbench.cli import demo, images, papers, rubric, sandbox
@@ -45,5 +46,7 @@ def main() -> None:
     try:
         app()
     except PaperbenchError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paperbench.cli.options import PapersDirOption, registry
+from paperbench.cli.config import ConfigOption, option
+from paperbench.cli.options import registry
 from paperbench.grading import GradeOptions, GradeResult, grade_submission
 from paperbench.llm.types import ReasoningEffort
 
@@ -61,58 +62,62 @@ def _print(result: GradeResult) -> None:
 
 
 def grade(
-    paper: Annotated[str, typer.Option("--paper", help="Paper id or bundle folder.")],
+    paper: Annotated[str, option("paper", "Paper id or bundle folder.")],
     judge: Annotated[
         str,
-        typer.Option(
-            "--judge",
-            help="Judge model: openai/MODEL, openai-responses/MODEL, anthropic/MODEL, "
+        option(
+            "judge",
+            "Judge model: openai/MODEL, openai-responses/MODEL, anthropic/MODEL, "
             "openai-compatible/MODEL@URL, local/smollm2.",
         ),
     ],
     submission: Annotated[
-        Path | None, typer.Option("--submission", help="Submission folder (no reproduction).")
+        Path | None, option("submission", "Submission folder (no reproduction).")
     ] = None,
     reproduction: Annotated[
-        Path | None,
-        typer.Option("--reproduction", help="Reproduction directory (reads DIR/submission)."),
+        Path | None, option("reproduction", "Reproduction directory (reads DIR/submission).")
     ] = None,
-    code_dev: Annotated[
-        bool, typer.Option("--code-dev", help="Grade only Code Development leaves.")
-    ] = False,
+    code_dev: Annotated[bool, option("code-dev", "Grade only Code Development leaves.")] = False,
     max_depth: Annotated[
-        int | None,
-        typer.Option("--max-depth", min=1, help="Grade subtrees this deep as one item."),
+        int | None, option("max-depth", "Grade subtrees this deep as one item.", min=1)
     ] = None,
     batch: Annotated[
-        int, typer.Option("--batch", min=1, help="Grade up to K neighbouring leaves per call.")
+        int, option("batch", "Grade up to K neighbouring leaves per call.", min=1)
     ] = 1,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default: grades/PAPER-TIME).")
+        Path | None, option("out", "Output folder (default: grades/PAPER-TIME).")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Calls at once (default: per provider).")
+        int | None, option("concurrency", "Calls at once (default: per provider).", min=1)
     ] = None,
     context_window: Annotated[
-        int | None, typer.Option(min=1, help="Context window of a model not in the table.")
+        int | None, option("context-window", "Context window of a model not in the table.", min=1)
     ] = None,
-    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Sampling seed, where supported.")] = None,
+    temperature: Annotated[float | None, option("temperature", "Sampling temperature.")] = None,
+    seed: Annotated[int | None, option("seed", "Sampling seed, where supported.")] = None,
     reasoning_effort: Annotated[
-        ReasoningEffort | None, typer.Option(help="Reasoning effort, where supported.")
+        ReasoningEffort | None, option("reasoning-effort", "Reasoning effort, where supported.")
     ] = None,
-    max_output_tokens: Annotated[int, typer.Option(min=1, help="Output limit per call.")] = 8192,
-    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for one reply.")] = 600,
-    cache: Annotated[bool, typer.Option(help="Reuse replies from the judge cache.")] = True,
+    max_output_tokens: Annotated[
+        int, option("max-output-tokens", "Output limit per call.", min=1)
+    ] = 8192,
+    timeout: Annotated[float, option("timeout", "Seconds to wait for one reply.", min=1)] = 600,
+    cache: Annotated[
+        bool, option("cache", "Reuse replies from the judge cache.", negative=True)
+    ] = True,
     cache_path: Annotated[
-        Path | None, typer.Option(help="Cache file (default: under $PAPERBENCH_HOME/cache).")
+        Path | None, option("cache-path", "Cache file (default: under $PAPERBENCH_HOME/cache).")
     ] = None,
     prices: Annotated[
-        Path | None, typer.Option(help="Model table with prices (default: grader/prices.json).")
+        Path | None, option("prices", "Model table with prices (default: grader/prices.json).")
     ] = None,
-    papers_dir: PapersDirOption = None,
+    papers_dir: Annotated[
+        list[Path] | None, option("papers-dir", "Extra folders of paper bundles.")
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Grade a submission against its paper's rubric with an LLM judge."""
+    del config
     bundle = registry(papers_dir).get(paper)
     out_dir = out or Path("grades") / f"{bundle.id}-{time.strftime('%Y%m%d-%H%M%S')}"
     options = GradeOptions(
