@@ -134,24 +134,9 @@ def test_a_run_killed_mid_reproduction_resumes_without_redoing_finished_stages(
     ]
     process = paperbench_process(*args, home=tmp_path / "home")
     ours = {"label": f"{RUN_ID}=replay.toy-a.seed0"}
-    state_file = None
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        found = list(runs.rglob("state.json"))
-        if found:
-            state_file = found[0]
-            stages = json.loads(state_file.read_text())["stages"]
-            if stages.get("reproduction", {}).get(
-                "status"
-            ) == "running" and docker_engine.containers.list(filters=ours):
-                break
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.2)
-    else:
-        pytest.fail("the run never reached its reproduction stage")
+    state_file = wait_for_reproduction(runs, process, docker_engine, ours)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    assert state_file is not None
     run_dir = state_file.parent
     agent_record = run_dir / "agent" / "agent.json"
     agent_written = agent_record.stat().st_mtime_ns
@@ -167,3 +152,127 @@ def test_a_run_killed_mid_reproduction_resumes_without_redoing_finished_stages(
     record = json.loads((run_dir / "run.json").read_text())
     assert record["score"] == pytest.approx(1 / 3)
     assert not docker_engine.containers.list(all=True, filters=ours)
+
+
+def wait_for_reproduction(
+    runs: Path, process: object, engine: docker.DockerClient, ours: dict[str, str]
+) -> Path:
+    import subprocess
+
+    assert isinstance(process, subprocess.Popen)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for state_file in runs.rglob("state.json"):
+            stages = json.loads(state_file.read_text())["stages"]
+            running = stages.get("reproduction", {}).get("status") == "running"
+            if running and engine.containers.list(filters=ours):
+                return state_file
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    pytest.fail("the run never reached its reproduction stage")
+
+
+def test_ctrl_c_leaves_no_container_and_a_state_that_resumes(
+    tmp_path: Path,
+    judge_server: ScriptedLLMServer,
+    docker_engine: docker.DockerClient,
+    reproducer_image: str,
+    agent_image: str,
+) -> None:
+    papers = tmp_path / "papers"
+    write_paper(papers, "toy-a", (1, 1, 1))
+    runs = tmp_path / "runs"
+    args = [
+        "run",
+        "--papers",
+        "toy-a",
+        "--agent",
+        "replay",
+        "--papers-dir",
+        str(papers),
+        "--replay-script",
+        str(replay_script(tmp_path, sleep_seconds=6)),
+        "--runs-dir",
+        str(runs),
+        "--no-live",
+        *judge_args(judge_server),
+    ]
+    ours = {"label": f"{RUN_ID}=replay.toy-a.seed0"}
+    process = paperbench_process(*args, home=tmp_path / "home")
+    state_file = wait_for_reproduction(runs, process, docker_engine, ours)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert not docker_engine.containers.list(all=True, filters=ours)
+    assert json.loads(state_file.read_text())["stages"]["agent"]["status"] == "done"
+
+    run_to_end(*args, home=tmp_path / "home")
+    stages = json.loads(state_file.read_text())["stages"]
+    assert (stages["agent"]["attempts"], stages["reproduction"]["attempts"]) == (1, 2)
+    assert (state_file.parent / "run.json").is_file()
+
+
+def test_a_blacklisted_access_disqualifies_the_run_with_score_zero(
+    tmp_path: Path, judge_server: ScriptedLLMServer, reproducer_image: str, agent_image: str
+) -> None:
+    papers = tmp_path / "papers"
+    write_paper(papers, "toy-a", (1, 1, 1))
+    script = tmp_path / "cheat.yaml"
+    script.write_text(
+        "- bash: curl -s --max-time 2 https://github.com/forbidden/solution || true\n"
+        "- bash: echo 'echo hi' > /home/submission/reproduce.sh\n"
+    )
+    runs = tmp_path / "runs"
+    run_to_end(
+        "run",
+        "--papers",
+        "toy-a",
+        "--agent",
+        "replay",
+        "--papers-dir",
+        str(papers),
+        "--replay-script",
+        str(script),
+        "--runs-dir",
+        str(runs),
+        "--no-live",
+        *judge_args(judge_server),
+        home=tmp_path / "home",
+    )
+    [path] = runs.rglob("run.json")
+    record = json.loads(path.read_text())
+    assert record["score"] == 0.0 and not record["graded"]
+    [failure] = record["failures"]
+    assert failure["kind"] == "disqualified"
+    assert "github.com/forbidden/solution" in failure["reason"]
+    assert not (path.parent / "grading").exists()
+
+
+def test_a_reproduction_timeout_is_classified_and_still_graded(
+    tmp_path: Path, judge_server: ScriptedLLMServer, reproducer_image: str, agent_image: str
+) -> None:
+    papers = tmp_path / "papers"
+    write_paper(papers, "toy-a", (1, 1, 1))
+    runs = tmp_path / "runs"
+    run_to_end(
+        "run",
+        "--papers",
+        "toy-a",
+        "--agent",
+        "replay",
+        "--papers-dir",
+        str(papers),
+        "--replay-script",
+        str(replay_script(tmp_path, sleep_seconds=60)),
+        "--reproduction-timeout",
+        "2",
+        "--runs-dir",
+        str(runs),
+        "--no-live",
+        *judge_args(judge_server),
+        home=tmp_path / "home",
+    )
+    [path] = runs.rglob("run.json")
+    record = json.loads(path.read_text())
+    assert [f["kind"] for f in record["failures"]] == ["timeout"]
+    assert record["graded"] and record["score"] == pytest.approx(1 / 3)
