@@ -101,10 +101,3 @@ def test_papers_import_reports_what_it_could_not_bring(tmp_path: Path) -> None:
     assert "p1: incomplete" in result.stdout
     assert "not brought: paper.md: not in the source folder" in result.stdout
     assert (tmp_path / "papers" / "p1" / "rubric.json").is_file()
-
-
-def test_demo_shows_papers_and_a_rubric(tmp_path: Path) -> None:
-    result = paperbench("demo", home=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "Bundled papers" in result.stdout and "Rubric of" in result.stdout
-    assert "root w=" in result.stdout

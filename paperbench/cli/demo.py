@@ -1,32 +1,64 @@
-"""`paperbench demo`: the README's first command.
+"""`paperbench demo`: the README's first command, the main job on a bundled paper.
 
-Until the evaluation pipeline lands, the demo shows what paperbench ships: the bundled papers,
-one paper's settings, and its rubric tree with each node's share of the score.
+The ``reference`` agent submits the paper's reference solution, the reproduction runs it in a
+fresh container, the judge grades it (the embedded local model when no API key is set), and
+the leaderboard and report are computed from the run directory. Re-running continues where it
+stopped, like ``paperbench run``.
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.console import Console
 
-from paperbench.cli import papers, rubric
-from paperbench.errors import PaperError
+from paperbench.cli.results import leaderboard, report
+from paperbench.cli.run import default_judge, execute, summarise, warn_if_local
 from paperbench.papers import PaperRegistry
+from paperbench.runs.orchestrator import RunSettings
 
 console = Console(highlight=False)
+DEMO_PAPER = "label-smoothing-calibration"
 
 
 def demo(
-    paper: str = typer.Option("", help="Paper id to show (default: the first bundled paper)."),
+    paper: Annotated[str, typer.Option(help="Bundled paper to run.")] = DEMO_PAPER,
+    judge: Annotated[
+        str | None, typer.Option(help="Judge model (default: from your API keys, else local).")
+    ] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Where the run goes.")] = Path("runs/demo"),
+    batch: Annotated[int, typer.Option(min=1, help="Leaves per judge call.")] = 1,
+    judge_context_window: Annotated[
+        int | None, typer.Option(help="Context window of a judge model not in the table.")
+    ] = None,
+    live: Annotated[bool, typer.Option(help="Show the live table.")] = False,
 ) -> None:
-    """Show the bundled papers and one paper's rubric."""
-    bundled = [e for e in PaperRegistry(include_imported=False).entries() if e.bundle]
-    if not bundled:
-        raise PaperError("no bundled papers found; reinstall paperbench")
-    paper_id = paper or bundled[0].id
-    console.rule("Bundled papers")
-    papers.list_papers(papers_dir=None)
-    console.rule(f"Paper {paper_id}")
-    papers.show(paper_id, papers_dir=None)
-    console.rule(f"Rubric of {paper_id} (two levels; `paperbench rubric show {paper_id}` for all)")
-    rubric.show(paper_id, depth=2, node="", papers_dir=None)
+    """Run the reference agent on a bundled paper end to end, then the leaderboard."""
+    started = time.monotonic()
+    bundle = PaperRegistry(include_imported=False).get(paper)
+    chosen = judge or default_judge()
+    warn_if_local(chosen)
+    settings = RunSettings(
+        agent="reference",
+        judge=chosen,
+        runs_dir=runs_dir,
+        batch=batch,
+        seeds=1,
+        judge_context_window=judge_context_window,
+    )
+    console.rule(f"paperbench demo: reference agent on {bundle.id}, judge {chosen}")
+    records = execute(
+        settings,
+        [bundle],
+        {"paper": paper, "judge": chosen, "runs_dir": str(runs_dir), "batch": batch},
+        {},
+        live=live,
+    )
+    summarise(records, runs_dir)
+    console.rule("leaderboard")
+    leaderboard([runs_dir], out=runs_dir / "leaderboard.json", papers=None, write_schema=None)
+    report([runs_dir], out=runs_dir / "report")
+    console.print(f"demo finished in {time.monotonic() - started:.0f} s")

@@ -120,12 +120,7 @@ def run(
     """Run agent → capture → reproduction → grading for every paper and seed."""
     del config
     chosen_judge = judge or default_judge()
-    if chosen_judge == LOCAL_JUDGE:
-        console.print(
-            "[yellow]judge: local/smollm2, a 135M-parameter model running offline. Its grades "
-            "prove that the pipeline works, not how good the submission is; set OPENAI_API_KEY "
-            "or ANTHROPIC_API_KEY, or pass --judge, for real grades.[/]"
-        )
+    warn_if_local(chosen_judge)
     found = registry(papers_dir)
     bundles: list[PaperBundle] = []
     for item in papers:
@@ -147,21 +142,39 @@ def run(
         agent_time_limit=agent_time_limit,
         snapshot_interval=snapshot_interval,
     )
-    client = shared_client()
-    images = image_provenance(client, [AGENT_IMAGE, settings.reproducer_image])
     values, sources = used_options(ctx)
     values["judge"] = chosen_judge
+    records = execute(settings, bundles, values, sources, live=live)
+    summarise(records, runs_dir)
+
+
+def execute(
+    settings: RunSettings,
+    bundles: list[PaperBundle],
+    values: dict[str, object],
+    sources: dict[str, str],
+    *,
+    live: bool,
+) -> list[RunRecord]:
+    """Run the orchestrator on Docker with provenance and leftover cleanup; Ctrl-C exits 130
+    after the sandboxes are removed, leaving a state the same command resumes."""
+    client = shared_client()
+    images = image_provenance(client, [AGENT_IMAGE, settings.reproducer_image])
 
     def record_provenance(paper: PaperBundle) -> dict[str, object]:
         return provenance.collect(
             rubric=paper.rubric_path,
             images=images,
-            agent={"spec": agent, "model": agent_model},
+            agent={
+                "spec": settings.agent,
+                "model": settings.agent_model,
+                "label": settings.agent_label(),
+            },
             judge={
-                "model": chosen_judge,
-                "batch": batch,
-                "code_dev": code_dev,
-                "max_depth": max_depth,
+                "model": settings.judge,
+                "batch": settings.batch,
+                "code_dev": settings.code_dev,
+                "max_depth": settings.max_depth,
             },
             options=values,
             option_sources=sources,
@@ -173,11 +186,19 @@ def run(
 
     orchestrator = Orchestrator(settings, bundles, DockerSandbox, record_provenance, cleanup)
     try:
-        records = asyncio.run(_run_with_view(orchestrator, live))
+        return asyncio.run(_run_with_view(orchestrator, live))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: re-run the same command to continue[/]")
         raise typer.Exit(130) from None
-    summarise(records, runs_dir)
+
+
+def warn_if_local(judge: str) -> None:
+    if judge == LOCAL_JUDGE:
+        console.print(
+            "[yellow]judge: local/smollm2, a 135M-parameter model running offline. Its grades "
+            "prove that the pipeline works, not how good the submission is; set OPENAI_API_KEY "
+            "or ANTHROPIC_API_KEY, or pass --judge, for real grades.[/]"
+        )
 
 
 def summarise(records: list[RunRecord], runs_dir: Path) -> None:

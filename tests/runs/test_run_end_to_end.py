@@ -276,3 +276,28 @@ def test_a_reproduction_timeout_is_classified_and_still_graded(
     record = json.loads(path.read_text())
     assert [f["kind"] for f in record["failures"]] == ["timeout"]
     assert record["graded"] and record["score"] == pytest.approx(1 / 3)
+
+
+def test_the_demo_runs_the_reference_agent_end_to_end_and_ranks_it(
+    tmp_path: Path, judge_server: ScriptedLLMServer, reproducer_image: str, agent_image: str
+) -> None:
+    runs = tmp_path / "demo"
+    out = run_to_end(
+        "demo",
+        "--runs-dir",
+        str(runs),
+        "--judge",
+        f"openai-compatible/judge@{judge_server.openai_url}",
+        "--judge-context-window",
+        "32000",
+        home=tmp_path / "home",
+    )
+    assert "reference agent on label-smoothing-calibration" in out
+    [path] = runs.rglob("run.json")
+    record = json.loads(path.read_text())
+    assert record["failures"] == [] and record["graded_items"] >= 25
+    reproduction = json.loads((path.parent / "reproduction/reproduction.json").read_text())
+    assert reproduction["status"] == "succeeded"
+    board = json.loads((runs / "leaderboard.json").read_text())
+    assert board["entries"][0]["agent"] == "reference"
+    assert (runs / "report" / "report.html").is_file()
