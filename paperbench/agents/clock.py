@@ -45,7 +45,16 @@ class RunClock:
 
     def working(self) -> float:
         """Wall time minus API waits."""
-        return max(0.0, self.wall() - self.api_wait())
+        return self.read()[1]
+
+    def read(self) -> tuple[float, float]:
+        """Wall and working time at one instant (so working never exceeds wall)."""
+        if self._started is None:
+            return 0.0, 0.0
+        now = self._now()
+        ongoing = 0.0 if self._waiting_since is None else now - self._waiting_since
+        wall = now - self._started
+        return wall, max(0.0, wall - self._api_wait - ongoing)
 
     @contextmanager
     def waiting_for_api(self) -> Iterator[None]:

@@ -133,6 +133,7 @@ class ModelAgent:
                 reason, detail = ended.reason, ended.detail
         context.transcript.write("end", reason=reason, detail=detail)
         clock, tracker = context.clock, state.tracker
+        wall, working = clock.read()
         return AgentResult(
             agent=self.name,
             model=self.model.name,
@@ -141,8 +142,8 @@ class ModelAgent:
             detail=detail,
             started_at=started_at,
             ended_at=datetime.now(UTC),
-            wall_seconds=round(clock.wall(), 3),
-            working_seconds=round(clock.working(), 3),
+            wall_seconds=round(wall, 3),
+            working_seconds=round(working, 3),
             api_wait_seconds=round(clock.api_wait(), 3),
             steps=tracker.steps,
             tool_calls=state.tool_calls,

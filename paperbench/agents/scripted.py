@@ -62,14 +62,15 @@ def _result(
 ) -> AgentResult:
     context.transcript.write("end", reason=reason, detail=detail)
     clock = context.clock
+    wall, working = clock.read()
     return AgentResult(
         agent=name,
         end_reason=reason,
         detail=detail,
         started_at=started_at,
         ended_at=datetime.now(UTC),
-        wall_seconds=round(clock.wall(), 3),
-        working_seconds=round(clock.working(), 3),
+        wall_seconds=round(wall, 3),
+        working_seconds=round(working, 3),
         api_wait_seconds=round(clock.api_wait(), 3),
         steps=tracker.steps,
         tool_calls=tool_calls,

@@ -86,7 +86,7 @@ class Snapshotter:
             folder = self.stage_dir
             if kind == "periodic":
                 folder = self.stage_dir / SNAPSHOTS_DIR / f"{index:03d}"
-            wall, working = self.clock.wall(), self.clock.working()
+            wall, working = self.clock.read()
             taken_at = datetime.now(UTC)
             relative = folder.relative_to(self.stage_dir)
             try:

@@ -197,14 +197,15 @@ def _failed(
     agent: Agent, context: AgentContext, error: Exception, started_at: datetime
 ) -> AgentResult:
     clock = context.clock
+    wall, working = clock.read()
     return AgentResult(
         agent=getattr(agent, "name", type(agent).__name__),
         end_reason="error",
         error=f"{type(error).__name__}: {error}",
         started_at=started_at,
         ended_at=datetime.now(UTC),
-        wall_seconds=round(clock.wall(), 3),
-        working_seconds=round(clock.working(), 3),
+        wall_seconds=round(wall, 3),
+        working_seconds=round(working, 3),
         api_wait_seconds=round(clock.api_wait(), 3),
         transcript=TRANSCRIPT_FILE,
     )

@@ -43,12 +43,13 @@ class Transcript:
         if self._file is None:
             raise ValueError(f"transcript {self.path} is closed")
         self.events += 1
+        wall, working = self.clock.read()
         event = {
             "seq": self.events,
             "type": type,
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "wall": round(self.clock.wall(), 3),
-            "working": round(self.clock.working(), 3),
+            "wall": round(wall, 3),
+            "working": round(working, 3),
             **fields,
         }
         self._file.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
