@@ -14,6 +14,7 @@ from paperbench.agents import (
     AgentLimits,
     AgentResult,
     AgentStageOptions,
+    AgentStageResult,
     ReplayAgent,
     agent_sandbox_spec,
     load_script,
@@ -142,3 +143,30 @@ def test_on_the_local_backend_the_agent_works_in_the_sandboxs_own_folders(
     assert "/home/submission" not in instructions
     files = archive_files(out_dir / "submission.tar")
     assert files["submission/notes.md"] == (tiny_paper.root / "addendum.md").read_bytes()
+
+
+@pytest.mark.docker
+def test_a_sandbox_that_goes_away_ends_the_run_with_a_sandbox_error(
+    tiny_paper: PaperBundle, tmp_path: Path, run_id: str
+) -> None:
+    script = tmp_path / "script.yaml"
+    script.write_text("- bash: sleep 30\n- bash: echo never\n")
+    transcript = tmp_path / "stage" / "transcript.jsonl"
+    options = AgentStageOptions(limits=AgentLimits(), run_id=run_id)
+
+    async def scenario() -> AgentStageResult:
+        async with DockerSandbox(agent_sandbox_spec(tiny_paper, run_id=run_id)) as sandbox:
+            agent = ReplayAgent(load_script(script))
+            task = asyncio.create_task(
+                run_agent_in(agent, tiny_paper, sandbox, tmp_path / "stage", options)
+            )
+            while not (transcript.exists() and '"tool_call"' in transcript.read_text()):
+                await asyncio.sleep(0.05)  # polling the file, not waiting for a duration
+            await sandbox.close()
+            return await task
+
+    result = run(scenario())
+
+    assert result.agent.end_reason == "sandbox_error"
+    assert result.submission is None and result.capture_error
+    assert (tmp_path / "stage" / "agent.json").is_file()
