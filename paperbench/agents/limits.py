@@ -17,27 +17,8 @@ from __future__ import annotations
 from paperbench.agents.clock import RunClock
 from paperbench.agents.protocol import AgentLimits, EndReason
 from paperbench.errors import PaperbenchError
-from paperbench.llm.catalog import Price
+from paperbench.llm.catalog import Price, price_of
 from paperbench.llm.types import Usage
-
-
-def price_of(usage: Usage, price: Price | None) -> float | None:
-    """US dollars for ``usage`` at ``price`` (``None`` when there is no price).
-
-    Cached prompt tokens are billed at the cached rate and cache writes at the write rate,
-    each falling back to the plain input rate when the table has none.
-    """
-    if price is None:
-        return None
-    cached_rate = price.cached_input if price.cached_input is not None else price.input
-    write_rate = price.cache_write if price.cache_write is not None else price.input
-    fresh = max(usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens, 0)
-    return (
-        fresh * price.input
-        + usage.cached_input_tokens * cached_rate
-        + usage.cache_write_tokens * write_rate
-        + usage.output_tokens * price.output
-    ) / 1e6
 
 
 def check_limits_enforceable(limits: AgentLimits, model: str, price: Price | None) -> None:

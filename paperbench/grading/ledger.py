@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from paperbench.llm.catalog import Price
+from paperbench.llm.catalog import Price, price_of
 from paperbench.llm.types import Usage
 
 Outcome = Literal["graded", "invalid-reply", "failed", "cache-hit"]
@@ -46,20 +46,6 @@ class LedgerTotals(BaseModel):
     output_tokens: int
     cost_usd: float | None
 
-
-def price_of(usage: Usage, price: Price | None) -> float | None:
-    """US dollars for ``usage`` at ``price``, or ``None`` when the model has no price."""
-    if price is None:
-        return None
-    cached_rate = price.cached_input if price.cached_input is not None else price.input
-    write_rate = price.cache_write if price.cache_write is not None else price.input
-    fresh = max(usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens, 0)
-    return (
-        fresh * price.input
-        + usage.cached_input_tokens * cached_rate
-        + usage.cache_write_tokens * write_rate
-        + usage.output_tokens * price.output
-    ) / 1e6
 
 
 class Ledger:

@@ -54,7 +54,8 @@ class AnthropicProvider(Provider):
             key = os.environ.get(KEY_ENV)
             if not key:
                 raise ProviderSetupError(
-                    f"judge {spec.name} needs {KEY_ENV}; set it, or use local/smollm2 offline"
+                    f"model {spec.name} needs {KEY_ENV}; set it "
+                    "(a judge can also run offline as local/smollm2)"
                 )
             client = anthropic.AsyncAnthropic(api_key=key, base_url=spec.base_url, max_retries=0)
         self.client = client

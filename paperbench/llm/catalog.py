@@ -30,6 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from paperbench.errors import PaperbenchError
+from paperbench.llm.types import Usage
 from paperbench.resources import resource_dir
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "openai-compatible", "local"]
@@ -44,7 +45,7 @@ PRICES_ENV = "PAPERBENCH_PRICES"
 
 
 class ModelNameError(PaperbenchError):
-    """A judge model name that cannot be parsed or whose context window is unknown."""
+    """A model name that cannot be parsed or whose context window is unknown."""
 
 
 class Price(BaseModel):
@@ -57,6 +58,25 @@ class Price(BaseModel):
     cache_write: float | None = Field(default=None, ge=0)
     output: float = Field(ge=0)
     context_window: int | None = Field(default=None, gt=0)
+
+
+def price_of(usage: Usage, price: Price | None) -> float | None:
+    """US dollars for ``usage`` at ``price`` (``None`` when the model has no price).
+
+    Cached prompt tokens are billed at the cached rate and cache writes at the write rate,
+    each falling back to the plain input rate when the table has none.
+    """
+    if price is None:
+        return None
+    cached_rate = price.cached_input if price.cached_input is not None else price.input
+    write_rate = price.cache_write if price.cache_write is not None else price.input
+    fresh = max(usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens, 0)
+    return (
+        fresh * price.input
+        + usage.cached_input_tokens * cached_rate
+        + usage.cache_write_tokens * write_rate
+        + usage.output_tokens * price.output
+    ) / 1e6
 
 
 class PriceTable(BaseModel):
@@ -75,7 +95,7 @@ class PriceTable(BaseModel):
 
 
 class ModelSpec(BaseModel):
-    """A parsed judge model name with what the harness needs to call it."""
+    """A parsed model name with what the harness needs to call it."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -142,7 +162,7 @@ def parse_model_name(
     kind, slash, rest = name.partition("/")
     if not slash or kind not in PROVIDER_KINDS or not rest.strip():
         raise ModelNameError(
-            f"judge model {name!r}: expected PROVIDER/MODEL with PROVIDER one of "
+            f"model {name!r}: expected PROVIDER/MODEL with PROVIDER one of "
             f"{', '.join(PROVIDER_KINDS)} (e.g. openai/o3-mini, local/smollm2)"
         )
     provider: ProviderKind = kind
@@ -151,7 +171,7 @@ def parse_model_name(
         model, at, url = rest.rpartition("@")
         if not at or not model or not url.startswith(("http://", "https://")):
             raise ModelNameError(
-                f"judge model {name!r}: write openai-compatible/MODEL@URL, "
+                f"model {name!r}: write openai-compatible/MODEL@URL, "
                 "e.g. openai-compatible/llama3@http://127.0.0.1:8080/v1"
             )
         base_url = url
@@ -162,7 +182,7 @@ def parse_model_name(
     window = context_window or (price.context_window if price else None)
     if window is None:
         raise ModelNameError(
-            f"judge model {name!r} is not in the model table {table.source}; give its context "
+            f"model {name!r} is not in the model table {table.source}; give its context "
             "window with --context-window TOKENS (its calls will be counted without a price)"
         )
     return ModelSpec(

@@ -47,7 +47,8 @@ def make_client(spec: ModelSpec) -> openai.AsyncOpenAI:
         key = os.environ.get(KEY_ENV)
         if not key:
             raise ProviderSetupError(
-                f"judge {spec.name} needs {KEY_ENV}; set it, or use local/smollm2 to grade offline"
+                f"model {spec.name} needs {KEY_ENV}; set it "
+                "(a judge can also run offline as local/smollm2)"
             )
     else:
         key = os.environ.get(COMPATIBLE_KEY_ENV) or "not-needed"

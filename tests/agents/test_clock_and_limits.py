@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from paperbench.agents import AgentLimits, RunClock
-from paperbench.agents.limits import LimitTracker, price_of
-from paperbench.llm.catalog import Price
+from paperbench.agents.limits import LimitTracker
+from paperbench.llm.catalog import Price, price_of
 from paperbench.llm.types import Usage
 
 
