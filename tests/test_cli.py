@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from paperbench.rubric.schema import schema_text
 from tests.rubric.test_model import inner, leaf
-
-
-def paperbench(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PAPERBENCH_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("PAPERBENCH_PAPERS_DIR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "paperbench", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
+from tests.support.cli import paperbench
 
 
 def test_validate_prints_one_line_per_problem_and_exits_1(tmp_path: Path) -> None:

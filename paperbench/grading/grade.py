@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from paperbench.llm.retry import RetryPolicy
 from paperbench.llm.tokens import encoding_name
 from paperbench.llm.types import GenerateSettings, ReasoningEffort
 from paperbench.papers import PaperBundle
+from paperbench.runs.provenance import git_revision
 
 
 class GradeOptions(BaseModel):
@@ -81,21 +81,6 @@ class GradeResult(BaseModel):
     provenance: dict[str, Any]
     calls_planned: int
     seconds: float
-
-
-def _git_revision() -> str | None:
-    root = Path(__file__).resolve().parents[2]
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def _settings(options: GradeOptions, provider_kind: str) -> GenerateSettings:
@@ -223,7 +208,7 @@ async def grade_submission_async(
         },
         provenance={
             "harness_version": __version__,
-            "git_revision": _git_revision(),
+            "git_revision": git_revision()[0],
             "rubric_sha256": hashlib.sha256(bundle.rubric_path.read_bytes()).hexdigest(),
             "prompt_templates_sha256": templates.digest(),
             "submission_sha256": files.digest(),

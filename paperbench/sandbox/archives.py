@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from paperbench.sandbox.errors import ArchiveError, ArchiveLimitError, UnsafeArchiveError
+from paperbench.sandbox.errors import (
+    ArchiveError,
+    ArchiveLimitError,
+    FileTooLargeError,
+    UnsafeArchiveError,
+)
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -222,3 +227,27 @@ class LimitedWriter(io.RawIOBase):
             raise OverflowError(f"over {self.limit} bytes")
         self.target.write(bytes(data))
         return size
+
+
+@contextmanager
+def limited_archive(archive: Path, limit: int, source: str) -> Iterator[LimitedWriter]:
+    """A writer for ``archive`` that refuses to grow past ``limit`` bytes. The archive appears
+    only when the block completes; on any failure no partial file is left.
+
+    Raises:
+        FileTooLargeError: the archive of ``source`` went over ``limit``.
+    """
+    partial = archive.with_name(archive.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            yield LimitedWriter(out, limit)
+    except OverflowError:
+        partial.unlink(missing_ok=True)
+        raise FileTooLargeError(
+            f"{source}: its archive is over the download limit of {limit} bytes "
+            "(spec.download_limit_bytes)"
+        ) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(archive)

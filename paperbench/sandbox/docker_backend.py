@@ -35,12 +35,11 @@ import docker
 from docker.errors import APIError, DockerException, NotFound
 
 from paperbench.sandbox import labels as sandbox_labels
-from paperbench.sandbox.archives import LimitedWriter, pack_for_upload
+from paperbench.sandbox.archives import limited_archive, pack_for_upload
 from paperbench.sandbox.base import Sandbox
 from paperbench.sandbox.docker_config import container_kwargs, host_config_kwargs
 from paperbench.sandbox.engine import docker_client
 from paperbench.sandbox.errors import (
-    FileTooLargeError,
     SandboxError,
     SandboxGoneError,
     SandboxStartError,
@@ -483,24 +482,11 @@ class DockerSandbox(Sandbox):
             raise FileNotFoundError(2, "no such file or folder in the sandbox", path) from None
         except APIError as error:
             raise SandboxError(f"download of {path} failed: {_first_line(error)}") from None
-        partial = archive.with_name(archive.name + ".partial")
-        try:
-            with partial.open("wb") as out:
-                writer = LimitedWriter(out, limit)
-                for chunk in stream:
-                    if self._closing.is_set():
-                        raise SandboxGoneError("the sandbox was closed during a download")
-                    writer.write(chunk)
-        except OverflowError:
-            partial.unlink(missing_ok=True)
-            raise FileTooLargeError(
-                f"{path}: its archive is over the download limit of {limit} bytes "
-                "(spec.download_limit_bytes)"
-            ) from None
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        partial.replace(archive)
+        with limited_archive(archive, limit, path) as writer:
+            for chunk in stream:
+                if self._closing.is_set():
+                    raise SandboxGoneError("the sandbox was closed during a download")
+                writer.write(chunk)
 
 
 def _first_line(error: Exception) -> str:

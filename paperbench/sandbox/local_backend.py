@@ -33,11 +33,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from paperbench.sandbox.archives import LimitedWriter, pack_for_upload, safe_extract
+from paperbench.sandbox.archives import limited_archive, pack_for_upload, safe_extract
 from paperbench.sandbox.base import Sandbox
 from paperbench.sandbox.docker_backend import DRAIN, EXEC_TAG
 from paperbench.sandbox.errors import (
-    FileTooLargeError,
     SandboxError,
     SandboxGoneError,
     UnknownUserError,
@@ -286,22 +285,11 @@ class LocalSandbox(Sandbox):
         if not os.path.lexists(path):
             raise FileNotFoundError(2, "no such file or folder in the sandbox", path)
         limit = self.spec.download_limit_bytes
-        partial = archive.with_name(archive.name + ".partial")
-        try:
-            with partial.open("wb") as out:
-                writer = LimitedWriter(out, limit)
-                with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                    tar.add(path, arcname=os.path.basename(path.rstrip("/")) or ".")
-        except OverflowError:
-            partial.unlink(missing_ok=True)
-            raise FileTooLargeError(
-                f"{path}: its archive is over the download limit of {limit} bytes "
-                "(spec.download_limit_bytes)"
-            ) from None
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        partial.replace(archive)
+        with (
+            limited_archive(archive, limit, path) as writer,
+            tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            tar.add(path, arcname=os.path.basename(path.rstrip("/")) or ".")
 
 
 def _kill_tree(process: subprocess.Popen[bytes], tag: str) -> None:

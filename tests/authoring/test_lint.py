@@ -11,7 +11,7 @@ import pytest
 from paperbench.errors import RubricError
 from paperbench.rubric.lint import LintConfig, lint_data, lint_file, lint_tree
 from tests.authoring.trees import chain, leaf, node, tree
-from tests.test_cli import paperbench
+from tests.support.cli import paperbench
 
 PRECISE = "The optimizer has been implemented as in Equation 3."
 

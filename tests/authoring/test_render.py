@@ -11,7 +11,7 @@ from paperbench.rubric import load_rubric
 from paperbench.rubric.lint import lint_tree
 from paperbench.rubric.render import render_html, render_markdown
 from tests.authoring.trees import chain, leaf, node, tree
-from tests.test_cli import paperbench
+from tests.support.cli import paperbench
 
 RUBRIC = tree(
     node(

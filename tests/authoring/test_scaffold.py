@@ -13,7 +13,7 @@ from paperbench.errors import PaperError, RubricError
 from paperbench.rubric import validate_file
 from paperbench.rubric.lint import lint_tree
 from paperbench.rubric.scaffold import outline_paper, read_paper, scaffold_rubric
-from tests.test_cli import paperbench
+from tests.support.cli import paperbench
 
 PAPER = """# Fast Things
 

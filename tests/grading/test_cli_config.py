@@ -5,25 +5,11 @@ then the file."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from paperbench.papers import PaperBundle
+from tests.support.cli import paperbench
 from tests.support.llm_server import ScriptedLLMServer
-
-
-def paperbench(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PAPERBENCH_HOME": str(home), "COLUMNS": "200", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "paperbench", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=False,
-        timeout=120,
-    )
 
 
 def test_grade_takes_options_from_config_and_environment(

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from paperbench.papers import PaperBundle
+from tests.support.cli import paperbench
 from tests.support.llm_server import Reply, ScriptedLLMServer
-
-
-def paperbench(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PAPERBENCH_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "paperbench", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
 
 
 def test_grade_prints_a_summary_table_and_writes_the_graded_tree(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.papers.test_bundles import make_bundle
-from tests.test_cli import paperbench
+from tests.support.cli import paperbench
 
 pytestmark = pytest.mark.docker
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -107,17 +109,15 @@ def test_two_papers_two_seeds_end_to_end_then_leaderboard(
     assert "<svg" in page and "toy-b" in page and "http" not in page.split("<svg", 1)[0]
 
 
-def test_a_run_killed_mid_reproduction_resumes_without_redoing_finished_stages(
-    tmp_path: Path,
-    judge_server: ScriptedLLMServer,
-    docker_engine: docker.DockerClient,
-    reproducer_image: str,
-    agent_image: str,
-) -> None:
+OURS = {"label": f"{RUN_ID}=replay.toy-a.seed0"}
+
+
+def toy_run(tmp_path: Path, server: ScriptedLLMServer, script: Path, *extra: str) -> list[str]:
+    """The arguments of a `paperbench run` of the replay agent on one toy paper."""
     papers = tmp_path / "papers"
-    write_paper(papers, "toy-a", (1, 1, 1))
-    runs = tmp_path / "runs"
-    args = [
+    if not papers.exists():
+        write_paper(papers, "toy-a", (1, 1, 1))
+    return [
         "run",
         "--papers",
         "toy-a",
@@ -126,22 +126,59 @@ def test_a_run_killed_mid_reproduction_resumes_without_redoing_finished_stages(
         "--papers-dir",
         str(papers),
         "--replay-script",
-        str(replay_script(tmp_path, sleep_seconds=6)),
+        str(script),
         "--runs-dir",
-        str(runs),
+        str(tmp_path / "runs"),
         "--no-live",
-        *judge_args(judge_server),
+        *judge_args(server),
+        *extra,
     ]
+
+
+def only_record(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    [path] = (tmp_path / "runs").rglob("run.json")
+    return path.parent, json.loads(path.read_text())
+
+
+def interrupt_during_reproduction(
+    tmp_path: Path, server: ScriptedLLMServer, engine: docker.DockerClient, sig: signal.Signals
+) -> tuple[list[str], Path, subprocess.Popen[str]]:
+    """Start a run whose reproduce.sh sleeps, send ``sig`` to it once its reproduction
+    container runs, and wait for it to end."""
+    args = toy_run(tmp_path, server, replay_script(tmp_path, sleep_seconds=6))
     process = paperbench_process(*args, home=tmp_path / "home")
-    ours = {"label": f"{RUN_ID}=replay.toy-a.seed0"}
-    state_file = wait_for_reproduction(runs, process, docker_engine, ours)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
+    deadline = time.monotonic() + 300
+    state_file: Path | None = None
+    while state_file is None and time.monotonic() < deadline:
+        for candidate in (tmp_path / "runs").rglob("state.json"):
+            stages = json.loads(candidate.read_text())["stages"]
+            running = stages.get("reproduction", {}).get("status") == "running"
+            if running and engine.containers.list(filters=OURS):
+                state_file = candidate
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    if state_file is None:
+        pytest.fail("the run never reached its reproduction stage")
+    os.killpg(process.pid, sig)
+    process.communicate(timeout=60)
+    return args, state_file, process
+
+
+def test_a_run_killed_mid_reproduction_resumes_without_redoing_finished_stages(
+    tmp_path: Path,
+    judge_server: ScriptedLLMServer,
+    docker_engine: docker.DockerClient,
+    reproducer_image: str,
+    agent_image: str,
+) -> None:
+    args, state_file, _ = interrupt_during_reproduction(
+        tmp_path, judge_server, docker_engine, signal.SIGKILL
+    )
     run_dir = state_file.parent
     agent_record = run_dir / "agent" / "agent.json"
     agent_written = agent_record.stat().st_mtime_ns
     assert not (run_dir / "run.json").exists()
-    assert docker_engine.containers.list(all=True, filters=ours), "SIGKILL leaves a container"
+    assert docker_engine.containers.list(all=True, filters=OURS), "SIGKILL leaves a container"
 
     run_to_end(*args, home=tmp_path / "home")
     stages = json.loads(state_file.read_text())["stages"]
@@ -149,27 +186,9 @@ def test_a_run_killed_mid_reproduction_resumes_without_redoing_finished_stages(
     assert agent_record.stat().st_mtime_ns == agent_written
     assert stages["reproduction"]["attempts"] == 2
     assert all(stage["status"] == "done" for stage in stages.values())
-    record = json.loads((run_dir / "run.json").read_text())
+    _, record = only_record(tmp_path)
     assert record["score"] == pytest.approx(1 / 3)
-    assert not docker_engine.containers.list(all=True, filters=ours)
-
-
-def wait_for_reproduction(
-    runs: Path, process: object, engine: docker.DockerClient, ours: dict[str, str]
-) -> Path:
-    import subprocess
-
-    assert isinstance(process, subprocess.Popen)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        for state_file in runs.rglob("state.json"):
-            stages = json.loads(state_file.read_text())["stages"]
-            running = stages.get("reproduction", {}).get("status") == "running"
-            if running and engine.containers.list(filters=ours):
-                return state_file
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.2)
-    pytest.fail("the run never reached its reproduction stage")
+    assert not docker_engine.containers.list(all=True, filters=OURS)
 
 
 def test_ctrl_c_leaves_no_container_and_a_state_that_resumes(
@@ -179,31 +198,11 @@ def test_ctrl_c_leaves_no_container_and_a_state_that_resumes(
     reproducer_image: str,
     agent_image: str,
 ) -> None:
-    papers = tmp_path / "papers"
-    write_paper(papers, "toy-a", (1, 1, 1))
-    runs = tmp_path / "runs"
-    args = [
-        "run",
-        "--papers",
-        "toy-a",
-        "--agent",
-        "replay",
-        "--papers-dir",
-        str(papers),
-        "--replay-script",
-        str(replay_script(tmp_path, sleep_seconds=6)),
-        "--runs-dir",
-        str(runs),
-        "--no-live",
-        *judge_args(judge_server),
-    ]
-    ours = {"label": f"{RUN_ID}=replay.toy-a.seed0"}
-    process = paperbench_process(*args, home=tmp_path / "home")
-    state_file = wait_for_reproduction(runs, process, docker_engine, ours)
-    os.killpg(process.pid, signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
-    assert not docker_engine.containers.list(all=True, filters=ours)
+    args, state_file, process = interrupt_during_reproduction(
+        tmp_path, judge_server, docker_engine, signal.SIGINT
+    )
+    assert process.returncode == 130
+    assert not docker_engine.containers.list(all=True, filters=OURS)
     assert json.loads(state_file.read_text())["stages"]["agent"]["status"] == "done"
 
     run_to_end(*args, home=tmp_path / "home")
@@ -215,65 +214,27 @@ def test_ctrl_c_leaves_no_container_and_a_state_that_resumes(
 def test_a_blacklisted_access_disqualifies_the_run_with_score_zero(
     tmp_path: Path, judge_server: ScriptedLLMServer, reproducer_image: str, agent_image: str
 ) -> None:
-    papers = tmp_path / "papers"
-    write_paper(papers, "toy-a", (1, 1, 1))
     script = tmp_path / "cheat.yaml"
     script.write_text(
         "- bash: curl -s --max-time 2 https://github.com/forbidden/solution || true\n"
         "- bash: echo 'echo hi' > /home/submission/reproduce.sh\n"
     )
-    runs = tmp_path / "runs"
-    run_to_end(
-        "run",
-        "--papers",
-        "toy-a",
-        "--agent",
-        "replay",
-        "--papers-dir",
-        str(papers),
-        "--replay-script",
-        str(script),
-        "--runs-dir",
-        str(runs),
-        "--no-live",
-        *judge_args(judge_server),
-        home=tmp_path / "home",
-    )
-    [path] = runs.rglob("run.json")
-    record = json.loads(path.read_text())
+    run_to_end(*toy_run(tmp_path, judge_server, script), home=tmp_path / "home")
+    run_dir, record = only_record(tmp_path)
     assert record["score"] == 0.0 and not record["graded"]
     [failure] = record["failures"]
     assert failure["kind"] == "disqualified"
     assert "github.com/forbidden/solution" in failure["reason"]
-    assert not (path.parent / "grading").exists()
+    assert not (run_dir / "grading").exists()
 
 
 def test_a_reproduction_timeout_is_classified_and_still_graded(
     tmp_path: Path, judge_server: ScriptedLLMServer, reproducer_image: str, agent_image: str
 ) -> None:
-    papers = tmp_path / "papers"
-    write_paper(papers, "toy-a", (1, 1, 1))
-    runs = tmp_path / "runs"
-    run_to_end(
-        "run",
-        "--papers",
-        "toy-a",
-        "--agent",
-        "replay",
-        "--papers-dir",
-        str(papers),
-        "--replay-script",
-        str(replay_script(tmp_path, sleep_seconds=60)),
-        "--reproduction-timeout",
-        "2",
-        "--runs-dir",
-        str(runs),
-        "--no-live",
-        *judge_args(judge_server),
-        home=tmp_path / "home",
-    )
-    [path] = runs.rglob("run.json")
-    record = json.loads(path.read_text())
+    script = replay_script(tmp_path, sleep_seconds=60)
+    args = toy_run(tmp_path, judge_server, script, "--reproduction-timeout", "2")
+    run_to_end(*args, home=tmp_path / "home")
+    _, record = only_record(tmp_path)
     assert [f["kind"] for f in record["failures"]] == ["timeout"]
     assert record["graded"] and record["score"] == pytest.approx(1 / 3)
 
