@@ -248,3 +248,16 @@ def test_a_git_submission_records_its_log_and_status(
     assert "replicate the paper" in result.git.log
     assert "?? result.txt" in result.git.status
     assert [f.path for f in result.files_created] == ["result.txt"]
+
+
+def test_a_log_over_its_cap_is_cut_with_a_note_where(
+    paper: PaperBundle, tmp_path: Path, reproducer_image: str
+) -> None:
+    script = "echo first-line\nhead -c 200000 /dev/zero | tr '\\\\0' x\necho\necho last-line\n"
+    result = run(submission(tmp_path, script), paper, tmp_path / "out", reproducer_image,
+                 log_limit_bytes=10_000)
+    log = (tmp_path / "out/reproduce.log").read_text()
+    assert result.status == "succeeded"
+    assert result.attempts[0].log_truncated and result.attempts[0].log_bytes > 200_000
+    assert log.startswith("first-line") and log.rstrip().endswith("last-line")
+    assert "paperbench cut" in log and len(log) < 11_000
