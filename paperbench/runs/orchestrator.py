@@ -30,7 +30,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from paperbench.agents.specs import build_agent, limits_for, load_agent_spec
+from paperbench.agents.protocol import Agent
+from paperbench.agents.specs import AgentSpec, build_agent, limits_for, load_agent_spec
 from paperbench.agents.stage import AgentStageOptions, AgentStageResult, run_agent_stage
 from paperbench.errors import DockerUnavailableError, PaperbenchError
 from paperbench.grading import GradeOptions, GradeResult, grade_submission_async
@@ -46,6 +47,9 @@ from paperbench.sandbox.images import REPRODUCER_IMAGE
 
 SandboxFactory = Callable[[SandboxSpec], Sandbox]
 INFRASTRUCTURE = (SandboxError, DockerUnavailableError, OSError)
+#: How an agent run can end that makes it an ``agent_error``: the agent crashed, or its model's
+#: API kept failing after the provider's retries. The submission it left is still graded.
+AGENT_ERRORS = frozenset({"error", "model_error"})
 
 
 class RunSettings(BaseModel):
@@ -133,6 +137,7 @@ class Orchestrator:
     factory: SandboxFactory
     provenance: Callable[[PaperBundle], dict[str, Any]] = lambda paper: {}
     cleanup: Callable[[str], None] = lambda run_id: None
+    agent_factory: Callable[[AgentSpec, PaperBundle], Agent] | None = None
     statuses: list[RunStatus] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -152,6 +157,14 @@ class Orchestrator:
                 return await self.run_one(by_id[status.paper_id], status)
 
         return list(await asyncio.gather(*(one(status) for status in self.statuses)))
+
+    def make_agent(self, spec: AgentSpec, paper: PaperBundle) -> Agent:
+        """The agent for one run: from its spec, unless the embedder supplied a factory."""
+        if self.agent_factory is not None:
+            return self.agent_factory(spec, paper)
+        return build_agent(
+            spec, paper, model=self.settings.agent_model, script=self.settings.replay_script
+        )
 
     def run_id(self, paper: PaperBundle, seed: int) -> str:
         return slug(f"{self.label}.{paper.id}.seed{seed}")[:100]
@@ -227,34 +240,31 @@ class Orchestrator:
         }
         if (print_ := self._begin(paths, "agent", inputs)) is not None:
             status.stage = "agent"
-            agent = build_agent(
-                spec, paper, model=self.settings.agent_model, script=self.settings.replay_script
-            )
+            agent = self.make_agent(spec, paper)
             options = AgentStageOptions(
                 limits=limits,
                 run_id=run_id,
                 snapshot_interval_seconds=self.settings.snapshot_interval,
             )
+            reason: str | None = None
             try:
-                await run_agent_stage(agent, paper, out, options, self.factory)
+                stage = await run_agent_stage(agent, paper, out, options, self.factory)
+                if stage.agent.end_reason == "sandbox_error":
+                    reason = f"the sandbox failed during the agent's run: {stage.agent.detail}"
             except INFRASTRUCTURE as error:
-                paths.mark("agent", "failed", error=str(error))
-                failures.append(
-                    Failure(kind="infrastructure_error", stage="agent", reason=str(error))
-                )
+                reason = str(error)
+            if reason is not None:
+                # Not the agent's doing: the stage is not done, so re-running redoes it.
+                paths.mark("agent", "failed", error=reason)
+                failures.append(Failure(kind="infrastructure_error", stage="agent", reason=reason))
                 return None
             paths.mark("agent", "done", fingerprint=print_)
             shutil.rmtree(paths.submission, ignore_errors=True)
         result = AgentStageResult.model_validate_json((out / "agent.json").read_text())
         status.agent_cost = result.agent.cost_usd
-        if result.agent.end_reason == "error":
-            failures.append(
-                Failure(
-                    kind="agent_error",
-                    stage="agent",
-                    reason=result.agent.error or "the agent crashed",
-                )
-            )
+        if result.agent.end_reason in AGENT_ERRORS:
+            why = result.agent.error or result.agent.detail or result.agent.end_reason
+            failures.append(Failure(kind="agent_error", stage="agent", reason=why))
         if result.submission and not paths.submission.exists():
             _extract_submission(out / result.submission, paths.submission)
         return result
