@@ -14,8 +14,11 @@ go on unbounded.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from paperbench.agents.clock import RunClock
-from paperbench.agents.protocol import AgentLimits, EndReason
+from paperbench.agents.protocol import AgentContext, AgentLimits, AgentResult, EndReason
 from paperbench.errors import PaperbenchError
 from paperbench.llm.catalog import Price, price_of
 from paperbench.llm.types import Usage
@@ -134,3 +137,37 @@ def _duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m {secs:02d}s"
     return f"{secs}s"
+
+
+def end_run(
+    name: str,
+    context: AgentContext,
+    started_at: datetime,
+    reason: EndReason,
+    detail: str,
+    tracker: LimitTracker,
+    tool_calls: int,
+    submit_message: str | None = None,
+    **extra: Any,
+) -> AgentResult:
+    """Write the transcript's ``end`` event and the run's :class:`AgentResult` from its clock
+    and tracker; ``extra`` sets the fields only a model-driven agent has (model, usage, cost)."""
+    context.transcript.write("end", reason=reason, detail=detail)
+    clock = context.clock
+    wall, working = clock.read()
+    fields: dict[str, Any] = {
+        "agent": name,
+        "end_reason": reason,
+        "detail": detail,
+        "started_at": started_at,
+        "ended_at": datetime.now(UTC),
+        "wall_seconds": round(wall, 3),
+        "working_seconds": round(working, 3),
+        "api_wait_seconds": round(clock.api_wait(), 3),
+        "steps": tracker.steps,
+        "tool_calls": tool_calls,
+        "cost_usd": 0.0,
+        "transcript": str(context.transcript.path),
+        "submit_message": submit_message,
+    }
+    return AgentResult(**{**fields, **extra})

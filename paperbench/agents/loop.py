@@ -32,7 +32,7 @@ from typing import NoReturn
 from pydantic import BaseModel, ConfigDict, Field
 
 from paperbench.agents.context import Context
-from paperbench.agents.limits import LimitTracker, check_limits_enforceable
+from paperbench.agents.limits import LimitTracker, check_limits_enforceable, end_run
 from paperbench.agents.protocol import AgentContext, AgentResult, EndReason
 from paperbench.agents.tools import ToolBox
 from paperbench.llm import open_provider
@@ -131,27 +131,21 @@ class ModelAgent:
                 await state.loop()
             except _Ended as ended:
                 reason, detail = ended.reason, ended.detail
-        context.transcript.write("end", reason=reason, detail=detail)
-        clock, tracker = context.clock, state.tracker
-        wall, working = clock.read()
-        return AgentResult(
-            agent=self.name,
+        tracker = state.tracker
+        return end_run(
+            self.name,
+            context,
+            started_at,
+            reason,
+            detail,
+            tracker,
+            state.tool_calls,
+            state.submit_message,
             model=self.model.name,
             model_versions=state.versions,
-            end_reason=reason,
-            detail=detail,
-            started_at=started_at,
-            ended_at=datetime.now(UTC),
-            wall_seconds=round(wall, 3),
-            working_seconds=round(working, 3),
-            api_wait_seconds=round(clock.api_wait(), 3),
-            steps=tracker.steps,
-            tool_calls=state.tool_calls,
             usage=tracker.usage,
             cost_usd=tracker.cost_usd,
             failed_api_attempts=state.failed,
-            transcript=str(context.transcript.path),
-            submit_message=state.submit_message,
         )
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from paperbench.agents.limits import LimitTracker
+from paperbench.agents.limits import LimitTracker, end_run
 from paperbench.agents.protocol import AgentContext, AgentResult, EndReason
 from paperbench.agents.tools import TOOL_NAMES, ToolBox
 from paperbench.errors import PaperbenchError
@@ -48,36 +48,6 @@ MAIN_ARGUMENT = {
 
 class ScriptError(PaperbenchError):
     """A replay script that cannot be read or has a malformed item."""
-
-
-def _result(
-    name: str,
-    context: AgentContext,
-    started_at: datetime,
-    reason: EndReason,
-    detail: str,
-    tracker: LimitTracker,
-    tool_calls: int,
-    submit_message: str | None = None,
-) -> AgentResult:
-    context.transcript.write("end", reason=reason, detail=detail)
-    clock = context.clock
-    wall, working = clock.read()
-    return AgentResult(
-        agent=name,
-        end_reason=reason,
-        detail=detail,
-        started_at=started_at,
-        ended_at=datetime.now(UTC),
-        wall_seconds=round(wall, 3),
-        working_seconds=round(working, 3),
-        api_wait_seconds=round(clock.api_wait(), 3),
-        steps=tracker.steps,
-        tool_calls=tool_calls,
-        cost_usd=0.0,
-        transcript=str(context.transcript.path),
-        submit_message=submit_message,
-    )
 
 
 class ReferenceAgent:
@@ -108,10 +78,10 @@ class ReferenceAgent:
         try:
             await context.sandbox.upload(self.solution_dir, context.submission_dir)
         except SandboxGoneError as error:
-            return _result(self.name, context, started_at, "sandbox_error", str(error), tracker, 0)
+            return end_run(self.name, context, started_at, "sandbox_error", str(error), tracker, 0)
         tracker.add_step()
         detail = f"copied {len(files)} file(s) of the reference solution"
-        return _result(self.name, context, started_at, "finished", detail, tracker, 0)
+        return end_run(self.name, context, started_at, "finished", detail, tracker, 0)
 
 
 def load_script(path: Path) -> list[ToolCall]:
@@ -195,7 +165,7 @@ class ReplayAgent:
         done = 0
 
         def end(reason: EndReason, detail: str, message: str | None = None) -> AgentResult:
-            return _result(self.name, context, started_at, reason, detail, tracker, done, message)
+            return end_run(self.name, context, started_at, reason, detail, tracker, done, message)
 
         for call in self.calls:
             reason = tracker.reached()

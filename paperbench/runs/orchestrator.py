@@ -218,9 +218,12 @@ class Orchestrator:
         if state is not None and state.status == "done" and state.fingerprint == wanted:
             return None
         shutil.rmtree(paths.stage_dir(stage), ignore_errors=True)
-        later = {"agent": ("reproduction", "grading"), "reproduction": ("grading",)}
+        later: dict[Stage, tuple[Stage, ...]] = {
+            "agent": ("reproduction", "grading"),
+            "reproduction": ("grading",),
+        }
         for after in later.get(stage, ()):
-            shutil.rmtree(paths.stage_dir(after), ignore_errors=True)  # type: ignore[arg-type]
+            shutil.rmtree(paths.stage_dir(after), ignore_errors=True)
             current = paths.load_state()
             current.stages.pop(after, None)
             paths.save_state(current)
