@@ -7,7 +7,6 @@ such tests skip with the reason and the way to start an engine.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +16,7 @@ import pytest
 from paperbench.errors import DockerUnavailableError, ImageMissingError
 from paperbench.sandbox.engine import docker_client
 from paperbench.sandbox.images import AGENT_IMAGE, BASE_IMAGE, REPRODUCER_IMAGE, require_image
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.support.paths import IN_CI, SHARED_DATA
 
 
 def _unavailable(reason: str) -> None:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from paperbench.rubric.schema import schema_text
-from tests.rubric.test_model import inner, leaf
 from tests.support.cli import paperbench
+from tests.support.nodes import inner, leaf
 
 
 def test_validate_prints_one_line_per_problem_and_exits_1(tmp_path: Path) -> None:

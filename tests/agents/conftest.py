@@ -14,31 +14,17 @@ import pytest
 
 from paperbench.papers import PaperBundle, load_bundle
 from paperbench.sandbox.cleanup import find_leftovers
-from tests.conftest import REPO_ROOT
+from tests.support.agents import (
+    ANTHROPIC_KEY,
+    BLACKLISTED,
+    CONFIG,
+    JUDGE_CANARY,
+    OPENAI_KEY,
+    RUBRIC_CANARY,
+    SOLUTION_CANARY,
+)
 from tests.support.llm_server import ScriptedLLMServer
-
-#: Recognisable fake API keys: they must never show up in a sandbox, submission or transcript.
-OPENAI_KEY = "sk-paperbench-canary-openai-6c1e0f9b2d"
-ANTHROPIC_KEY = "sk-ant-paperbench-canary-anthropic-93ab7d"
-BLACKLISTED = "https://github.com/paper-authors/spiral-code"
-RUBRIC_CANARY = "RUBRIC-CANARY-71f2"
-JUDGE_CANARY = "JUDGE-CANARY-0c9d"
-SOLUTION_CANARY = "SOLUTION-CANARY-5e3a"
-
-CONFIG = """\
-id: tiny-paper
-title: "A Tiny Paper for Agent Tests"
-agent:
-  network: none
-  time_limit_seconds: 1800
-reproduction:
-  network: none
-  time_limit_seconds: 300
-resources:
-  cpus: 1
-  memory_mb: 1024
-  gpus: 0
-"""
+from tests.support.paths import REPO_ROOT
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from paperbench.agents import build_agent, load_agent_spec
 from paperbench.papers import PaperBundle
-from tests.agents.helpers import (
+from tests.support.agents import (
     MODELS,
     Api,
     archive_files,

@@ -14,7 +14,7 @@ from paperbench.agents import CaptureManifest, capture_submission
 from paperbench.sandbox import DockerSandbox, SandboxSpec
 from paperbench.sandbox.archives import safe_extract
 from paperbench.sandbox.images import AGENT_IMAGE
-from tests.agents.helpers import archive_files, run
+from tests.support.agents import archive_files, run
 
 pytestmark = pytest.mark.docker
 

@@ -11,7 +11,7 @@ from paperbench.agents.context import Context
 from paperbench.llm.tokens import count_tokens
 from paperbench.llm.types import Message, TextPart, ToolCall
 from paperbench.papers import PaperBundle
-from tests.agents.helpers import bash, events, model_agent, stage
+from tests.support.agents import bash, events, model_agent, stage
 from tests.support.llm_server import Reply, ScriptedLLMServer
 
 TASK = "TASK: replicate the paper."

@@ -11,7 +11,7 @@ from paperbench.agents import AgentLimits
 from paperbench.errors import PaperbenchError
 from paperbench.llm import parse_model_name
 from paperbench.papers import PaperBundle
-from tests.agents.helpers import bash, events, model_agent, stage, submit
+from tests.support.agents import bash, events, model_agent, stage, submit
 from tests.support.llm_server import Reply, ScriptedLLMServer
 
 pytestmark = pytest.mark.docker

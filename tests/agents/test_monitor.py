@@ -14,8 +14,7 @@ from paperbench.agents.clock import RunClock
 from paperbench.agents.transcript import Transcript
 from paperbench.agents.urls import blacklist_target, normalise
 from paperbench.papers import PaperBundle
-from tests.agents.conftest import BLACKLISTED
-from tests.agents.helpers import stage
+from tests.support.agents import BLACKLISTED, stage
 
 REPO = "github.com/paper-authors/spiral-code"
 BLACKLIST = [BLACKLISTED, "spiral-data.example.org"]

@@ -14,8 +14,7 @@ from paperbench.agents.prepare import render_instructions
 from paperbench.errors import PaperError
 from paperbench.papers import PaperBundle, load_bundle
 from paperbench.sandbox import DockerSandbox
-from tests.agents.conftest import JUDGE_CANARY, RUBRIC_CANARY, SOLUTION_CANARY
-from tests.agents.helpers import run
+from tests.support.agents import JUDGE_CANARY, RUBRIC_CANARY, SOLUTION_CANARY, run
 
 FIND_FILES = "cd /home/paper && find . -mindepth 1 | sort"
 GREP_CANARIES = (

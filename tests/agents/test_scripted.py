@@ -18,7 +18,7 @@ from paperbench.agents import (
 from paperbench.papers import PaperBundle
 from paperbench.sandbox import DockerSandbox, SandboxSpec
 from paperbench.sandbox.images import REPRODUCER_IMAGE
-from tests.agents.helpers import archive_files, events, run, stage
+from tests.support.agents import archive_files, events, run, stage
 
 
 def reproduce_in_fresh_container(archive: Path, run_id: str) -> tuple[int, str]:

@@ -14,8 +14,17 @@ import pytest
 from paperbench.agents import AgentLimits, AgentStageOptions, agent_sandbox_spec, run_agent_in
 from paperbench.papers import PaperBundle
 from paperbench.sandbox import DockerSandbox
-from tests.agents.conftest import ANTHROPIC_KEY, OPENAI_KEY
-from tests.agents.helpers import Api, bash, events, model_agent, run, submit, tool_reply
+from tests.support.agents import (
+    ANTHROPIC_KEY,
+    OPENAI_KEY,
+    Api,
+    bash,
+    events,
+    model_agent,
+    run,
+    submit,
+    tool_reply,
+)
 from tests.support.llm_server import ScriptedLLMServer
 
 pytestmark = pytest.mark.docker

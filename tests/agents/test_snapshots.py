@@ -10,7 +10,7 @@ import pytest
 
 from paperbench.agents import AgentLimits, ReplayAgent, load_script
 from paperbench.papers import PaperBundle
-from tests.agents.helpers import archive_files, events, stage
+from tests.support.agents import archive_files, events, stage
 
 pytestmark = pytest.mark.docker
 

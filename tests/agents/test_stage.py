@@ -23,7 +23,7 @@ from paperbench.agents import (
 from paperbench.llm import ProviderSetupError
 from paperbench.papers import PaperBundle
 from paperbench.sandbox import DockerSandbox, LocalSandbox, SandboxSpec
-from tests.agents.helpers import archive_files, bash, model_agent, run, stage, submit
+from tests.support.agents import archive_files, bash, model_agent, run, stage, submit
 from tests.support.llm_server import ScriptedLLMServer
 
 

@@ -13,7 +13,7 @@ from paperbench.agents.tools import ToolBox, ToolOutcome
 from paperbench.llm.types import ToolCall
 from paperbench.sandbox import DockerSandbox, Sandbox, SandboxSpec
 from paperbench.sandbox.images import AGENT_IMAGE
-from tests.agents.helpers import run
+from tests.support.agents import run
 
 pytestmark = pytest.mark.docker
 

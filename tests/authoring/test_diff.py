@@ -11,8 +11,8 @@ import pytest
 
 from paperbench.rubric import RubricNode, load_rubric
 from paperbench.rubric.diff import RubricDiff, diff_rubrics
-from tests.authoring.trees import leaf, node, tree
 from tests.support.cli import paperbench
+from tests.support.trees import leaf, node, tree
 
 A = "The data loader has been implemented as in Section 2."
 B = "The optimizer has been implemented as in Equation 3."

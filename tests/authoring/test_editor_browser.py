@@ -21,7 +21,7 @@ import pytest
 
 from paperbench.rubric import dump_rubric, effective_shares, load_rubric
 from paperbench.rubric.editor import EditorServer
-from tests.authoring.editor_support import running_editor, sample_rubric
+from tests.support.editor import running_editor, sample_rubric
 
 CHROMIUM = os.environ.get("PAPERBENCH_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("PAPERBENCH_CHROMEDRIVER", "/usr/bin/chromedriver")

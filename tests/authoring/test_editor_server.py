@@ -18,7 +18,7 @@ import pytest
 from paperbench.errors import RubricError
 from paperbench.rubric import dump_rubric, load_rubric
 from paperbench.rubric.editor import EditorServer
-from tests.authoring.editor_support import request, running_editor, sample_rubric
+from tests.support.editor import request, running_editor, sample_rubric
 
 
 @pytest.fixture

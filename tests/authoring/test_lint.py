@@ -10,8 +10,8 @@ import pytest
 
 from paperbench.errors import RubricError
 from paperbench.rubric.lint import LintConfig, lint_data, lint_file, lint_tree
-from tests.authoring.trees import chain, leaf, node, tree
 from tests.support.cli import paperbench
+from tests.support.trees import chain, leaf, node, tree
 
 PRECISE = "The optimizer has been implemented as in Equation 3."
 

@@ -10,8 +10,8 @@ from typing import ClassVar
 from paperbench.rubric import load_rubric
 from paperbench.rubric.lint import lint_tree
 from paperbench.rubric.render import render_html, render_markdown
-from tests.authoring.trees import chain, leaf, node, tree
 from tests.support.cli import paperbench
+from tests.support.trees import chain, leaf, node, tree
 
 RUBRIC = tree(
     node(

@@ -11,7 +11,7 @@ import pytest
 
 from paperbench.llm.retry import RetryPolicy
 from paperbench.papers import PaperBundle
-from tests.grading.conftest import NoSleep, run_grade
+from tests.support.grading import NoSleep, run_grade
 from tests.support.llm_server import RecordedRequest, Reply, ScriptedLLMServer, schema_responder
 
 VALID = {"explanation": "implemented in optim.py", "evidence": ["optim.py"], "score": 1}

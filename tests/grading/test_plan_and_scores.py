@@ -14,7 +14,7 @@ from paperbench.grading.plan import build_plan, items_of
 from paperbench.grading.retrieval import LexicalIndex, terms
 from paperbench.papers import PaperBundle
 from paperbench.rubric import RubricNode
-from tests.grading.conftest import TINY_RUBRIC, run_grade
+from tests.support.grading import TINY_RUBRIC, run_grade
 from tests.support.llm_server import ScriptedLLMServer
 
 RUBRIC = RubricNode.model_validate(TINY_RUBRIC)

@@ -8,7 +8,7 @@ from paperbench.grading.inputs import load_reproduction, read_submission
 from paperbench.grading.plan import build_plan, items_of
 from paperbench.grading.prompts import PromptBuilder, Templates
 from paperbench.papers import PaperBundle
-from tests.grading.conftest import run_grade
+from tests.support.grading import run_grade
 from tests.support.llm_server import RecordedRequest, ScriptedLLMServer
 
 ALWAYS = ("PAPER-TEXT-MARKER", "ADDENDUM-MARKER", "JUDGE-NOTE-MARKER")

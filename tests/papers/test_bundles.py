@@ -11,18 +11,9 @@ import pytest
 from paperbench.errors import PaperError
 from paperbench.paper_import import find_paper_folders, import_paper
 from paperbench.papers import PaperRegistry, load_bundle, parse_blacklist
-from tests.rubric.test_model import inner, leaf
-
-CONFIG = "id: toy\ntitle: A toy paper\n"
-
-
-def make_bundle(root: Path, config: str = CONFIG, paper: str | None = "# Toy\n") -> Path:
-    root.mkdir(parents=True)
-    (root / "config.yaml").write_text(config)
-    if paper is not None:
-        (root / "paper.md").write_text(paper)
-    (root / "rubric.json").write_text(json.dumps(inner("r", [leaf("a")])))
-    return root
+from tests.support.nodes import inner, leaf
+from tests.support.papers import CONFIG, make_bundle
+from tests.support.paths import paperbench_rubrics
 
 
 def test_a_minimal_bundle_loads_with_default_settings(tmp_path: Path) -> None:
@@ -148,11 +139,13 @@ def test_import_of_a_complete_paper_gives_a_loadable_bundle(tmp_path: Path) -> N
     assert import_paper(source, tmp_path / "dest", overwrite=True).usable
 
 
-def test_import_brings_all_real_paperbench_rubrics(shared_data: Path, tmp_path: Path) -> None:
+def test_import_brings_every_real_paperbench_rubric_at_hand(tmp_path: Path) -> None:
     source = tmp_path / "copy"
-    shutil.copytree(shared_data / "paperbench-rubrics", source)
+    rubrics = paperbench_rubrics()
+    for path in rubrics:
+        shutil.copytree(path.parent, source / path.parent.name)
     reports = [import_paper(folder, tmp_path / "dest") for folder in find_paper_folders(source)]
-    assert len(reports) == 16
+    assert len(reports) == len(rubrics) >= 2
     for report in reports:
         assert "rubric.json" in report.copied and "blacklist.txt" in report.copied
         assert report.not_brought["paper.md"] == "not in the source folder"

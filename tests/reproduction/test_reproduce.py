@@ -16,7 +16,7 @@ from paperbench.reproduction import ReproductionOptions, ReproductionResult, rep
 from paperbench.sandbox.base import SandboxSpec
 from paperbench.sandbox.docker_backend import DockerSandbox
 from paperbench.sandbox.labels import SESSION, SESSION_ID
-from tests.papers.test_bundles import make_bundle
+from tests.support.papers import make_bundle
 
 pytestmark = pytest.mark.docker
 BUNDLED = [e.bundle for e in PaperRegistry(include_imported=False).entries() if e.bundle]
@@ -254,8 +254,13 @@ def test_a_log_over_its_cap_is_cut_with_a_note_where(
     paper: PaperBundle, tmp_path: Path, reproducer_image: str
 ) -> None:
     script = "echo first-line\nhead -c 200000 /dev/zero | tr '\\\\0' x\necho\necho last-line\n"
-    result = run(submission(tmp_path, script), paper, tmp_path / "out", reproducer_image,
-                 log_limit_bytes=10_000)
+    result = run(
+        submission(tmp_path, script),
+        paper,
+        tmp_path / "out",
+        reproducer_image,
+        log_limit_bytes=10_000,
+    )
     log = (tmp_path / "out/reproduce.log").read_text()
     assert result.status == "succeeded"
     assert result.attempts[0].log_truncated and result.attempts[0].log_bytes > 200_000

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.papers.test_bundles import make_bundle
 from tests.support.cli import paperbench
+from tests.support.papers import make_bundle
 
 pytestmark = pytest.mark.docker
 

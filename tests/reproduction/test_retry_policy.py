@@ -10,7 +10,7 @@ from paperbench.papers import load_bundle
 from paperbench.reproduction import ReproductionOptions, reproduce
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.local_backend import LocalSandbox
-from tests.papers.test_bundles import make_bundle
+from tests.support.papers import make_bundle
 
 
 def local(spec: SandboxSpec) -> Sandbox:

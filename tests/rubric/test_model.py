@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import jsonschema
 import pytest
 
 from paperbench.rubric import RubricNode, effective_shares, rubric_stats
 from paperbench.rubric.schema import committed_schema_path, schema_text
-
-
-def leaf(node_id: str, weight: float = 1, category: str = "Code Development") -> dict[str, Any]:
-    return {
-        "id": node_id,
-        "requirements": f"{node_id} holds",
-        "weight": weight,
-        "sub_tasks": [],
-        "task_category": category,
-        "finegrained_task_category": None,
-    }
-
-
-def inner(node_id: str, children: list[dict[str, Any]], weight: float = 1) -> dict[str, Any]:
-    return {
-        "id": node_id,
-        "requirements": f"{node_id} holds",
-        "weight": weight,
-        "sub_tasks": children,
-        "task_category": None,
-        "finegrained_task_category": None,
-    }
+from tests.support.nodes import inner, leaf
 
 
 def test_unknown_keys_survive_a_round_trip() -> None:

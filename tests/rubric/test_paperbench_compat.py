@@ -10,13 +10,17 @@ import pytest
 
 from paperbench.rubric import dump_rubric, load_rubric, save_rubric, validate_file
 from paperbench.rubric.schema import committed_schema_path
+from tests.support.paths import paperbench_rubrics
 
-RUBRICS = sorted(
-    (Path(__file__).resolve().parents[3] / "shared/data/paperbench-rubrics").glob("*/rubric.json")
-)
+RUBRICS = paperbench_rubrics()
 
 
-def test_the_reference_data_is_there(shared_data: Path) -> None:
+def test_the_vendored_rubrics_are_there() -> None:
+    names = {path.parent.name for path in RUBRICS}
+    assert {"semantic-self-consistency", "stochastic-interpolants"} <= names
+
+
+def test_the_full_reference_data_is_there(shared_data: Path) -> None:
     assert len(RUBRICS) == 16
 
 
@@ -38,7 +42,7 @@ def test_real_rubric_matches_the_committed_schema(path: Path) -> None:
 
 
 def test_saved_text_keeps_paperbench_key_order_and_indent() -> None:
-    path = next(p for p in RUBRICS if p.parent.name == "bam")
+    path = next(p for p in RUBRICS if p.parent.name == "semantic-self-consistency")
     text = dump_rubric(load_rubric(path))
     assert text.startswith('{\n    "id": ')
     first_child = json.loads(text)["sub_tasks"][0]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from paperbench.rubric import validate_data, validate_file
-from tests.rubric.test_model import inner, leaf
+from tests.support.nodes import inner, leaf
 
 
 def lines(data: Any) -> list[str]:

@@ -15,8 +15,8 @@ from paperbench.papers import PaperBundle, load_bundle
 from paperbench.runs.orchestrator import Orchestrator, RunSettings
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.local_backend import LocalSandbox
-from tests.runs.conftest import write_paper
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.runs import write_paper
 
 
 class CrashingAgent:

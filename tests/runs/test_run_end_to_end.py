@@ -14,8 +14,8 @@ import docker
 import pytest
 
 from paperbench.sandbox.labels import RUN_ID
-from tests.runs.conftest import paperbench_process, replay_script, write_paper
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.runs import paperbench_process, replay_script, write_paper
 
 pytestmark = pytest.mark.docker
 FAKE_KEY = "sk-test-do-not-leak-0123456789abcdef"

@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from paperbench.sandbox import DockerSandbox, LocalSandbox, Sandbox
-from tests.sandbox.helpers import IS_ROOT, leftovers, new_run_id, run, spec
+from tests.support.sandbox import IS_ROOT, leftovers, new_run_id, run, spec
 
 BACKENDS = [pytest.param("local"), pytest.param("docker", marks=pytest.mark.docker)]
 

@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from paperbench.sandbox.cleanup import remove_leftovers
-from tests.sandbox.helpers import leftovers, new_run_id
+from tests.support.sandbox import leftovers, new_run_id
 
 HOLDER = Path(__file__).with_name("hold_sandboxes.py")
 REPO = Path(__file__).resolve().parents[2]

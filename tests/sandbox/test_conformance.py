@@ -23,7 +23,7 @@ from paperbench.sandbox.errors import (
     SandboxGoneError,
     UnknownUserError,
 )
-from tests.sandbox.helpers import ALIVE_SCRIPT, IS_ROOT, run
+from tests.support.sandbox import ALIVE_SCRIPT, IS_ROOT, run
 
 needs_user_switch = pytest.mark.skipif(
     not IS_ROOT, reason="the local backend switches users only as root"

@@ -13,7 +13,7 @@ from paperbench.sandbox import DockerSandbox
 from paperbench.sandbox.docker_config import KEPT_CAPABILITIES
 from paperbench.sandbox.errors import SandboxGoneError, UnknownUserError
 from paperbench.sandbox.labels import CREATED_AT, MANAGED, RUN_ID, STAGE
-from tests.sandbox.helpers import leftovers, run, spec
+from tests.support.sandbox import leftovers, run, spec
 
 pytestmark = pytest.mark.docker
 

@@ -15,7 +15,7 @@ import pytest
 from paperbench.sandbox import DockerSandbox
 from paperbench.sandbox.archives import safe_extract
 from paperbench.sandbox.errors import UnsafeArchiveError
-from tests.sandbox.helpers import run, spec
+from tests.support.sandbox import run, spec
 
 pytestmark = pytest.mark.docker
 

@@ -19,7 +19,7 @@ from paperbench.sandbox.images import (
     build_stage_image,
     image_provenance,
 )
-from tests.sandbox.helpers import run, spec
+from tests.support.sandbox import run, spec
 
 pytestmark = pytest.mark.docker
 

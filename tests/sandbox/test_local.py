@@ -9,7 +9,7 @@ import pytest
 from paperbench.sandbox import LocalSandbox, SandboxSpec
 from paperbench.sandbox.errors import UnsafeLocalSandboxError
 from paperbench.sandbox.local_backend import OPT_IN_ENV
-from tests.sandbox.helpers import run
+from tests.support.sandbox import run
 
 
 def test_the_local_backend_refuses_without_an_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from paperbench.rubric.editor import EditorServer
-from tests.authoring.trees import leaf, node
+from tests.support.trees import leaf, node
 
 
 def sample_rubric() -> dict[str, Any]:

@@ -31,6 +31,29 @@ MODELS: dict[Api, str] = {
     "openai-responses": "openai-responses/gpt-4o",
     "anthropic": "anthropic/claude-sonnet-4",
 }
+#: Recognisable fake API keys: they must never show up in a sandbox, submission or transcript.
+OPENAI_KEY = "sk-paperbench-canary-openai-6c1e0f9b2d"
+ANTHROPIC_KEY = "sk-ant-paperbench-canary-anthropic-93ab7d"
+BLACKLISTED = "https://github.com/paper-authors/spiral-code"
+RUBRIC_CANARY = "RUBRIC-CANARY-71f2"
+JUDGE_CANARY = "JUDGE-CANARY-0c9d"
+SOLUTION_CANARY = "SOLUTION-CANARY-5e3a"
+
+CONFIG = """\
+id: tiny-paper
+title: "A Tiny Paper for Agent Tests"
+agent:
+  network: none
+  time_limit_seconds: 1800
+reproduction:
+  network: none
+  time_limit_seconds: 300
+resources:
+  cpus: 1
+  memory_mb: 1024
+  gpus: 0
+"""
+
 FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05, min_rate_limit_wait=0.01, jitter=0)
 
 
