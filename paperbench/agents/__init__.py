@@ -25,6 +25,7 @@ from paperbench.agents.capture import CaptureManifest, capture_submission
 from paperbench.agents.clock import RunClock
 from paperbench.agents.loop import LoopSettings, ModelAgent
 from paperbench.agents.monitor import BlacklistFinding, MonitorReport, monitor_transcript
+from paperbench.agents.options import AgentOptions
 from paperbench.agents.prepare import (
     agent_paper,
     agent_sandbox_spec,
@@ -51,7 +52,7 @@ from paperbench.agents.specs import (
     load_agent_spec,
 )
 from paperbench.agents.stage import (
-    AgentStageOptions,
+    AgentInputs,
     AgentStageResult,
     run_agent_in,
     run_agent_stage,
@@ -61,12 +62,13 @@ from paperbench.agents.transcript import Transcript, read_transcript
 __all__ = [
     "Agent",
     "AgentContext",
+    "AgentInputs",
     "AgentLimits",
+    "AgentOptions",
     "AgentPaper",
     "AgentResult",
     "AgentSpec",
     "AgentSpecError",
-    "AgentStageOptions",
     "AgentStageResult",
     "BlacklistFinding",
     "CaptureManifest",

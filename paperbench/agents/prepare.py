@@ -24,7 +24,7 @@ from string import Template
 
 from paperbench.agents.protocol import AgentLimits, AgentPaper
 from paperbench.errors import PaperError
-from paperbench.papers import PaperBundle
+from paperbench.papers import NetworkPolicy, PaperBundle, Resources
 from paperbench.resources import resource_dir
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.errors import ArchiveError
@@ -41,15 +41,28 @@ def agent_sandbox_spec(
     run_id: str = "adhoc",
     image: str = AGENT_IMAGE,
     gpus: tuple[str, ...] = (),
-    labels: dict[str, str] | None = None,
 ) -> SandboxSpec:
-    """The spec of an agent sandbox for ``paper``: its network policy, CPUs and memory, the
-    GPUs named in ``gpus``, and an empty environment.
+    """The spec of an agent sandbox for ``paper`` (see :func:`sandbox_spec_for`)."""
+    config = paper.config
+    return sandbox_spec_for(
+        config.resources, config.agent.network, run_id=run_id, image=image, gpus=gpus
+    )
+
+
+def sandbox_spec_for(
+    resources: Resources,
+    network: NetworkPolicy,
+    *,
+    run_id: str = "adhoc",
+    image: str = AGENT_IMAGE,
+    gpus: tuple[str, ...] = (),
+) -> SandboxSpec:
+    """An agent sandbox: the paper's network policy, CPUs and memory, the GPUs named in
+    ``gpus``, and an empty environment.
 
     The paper's ``resources.gpus`` is only a count; which devices to give is the caller's
     choice (sandboxes never get "all" GPUs), and the instructions state what was given.
     """
-    resources = paper.config.resources
     return SandboxSpec(
         image=image,
         run_id=run_id,
@@ -57,9 +70,8 @@ def agent_sandbox_spec(
         cpus=resources.cpus,
         memory_mb=resources.memory_mb,
         gpus=gpus,
-        network=paper.config.agent.network,
+        network=network,
         env={},
-        labels=labels or {},
     )
 
 

@@ -157,7 +157,11 @@ def build_agent(
         where = ".".join(str(part) for part in first["loc"])
         raise AgentSpecError(f"{spec.source}: loop.{where}: {first['msg']}") from None
     model_spec = parse_model_name(
-        name, context_window=context_window, table=prices, base_url=base_url
+        name,
+        context_window=context_window,
+        table=prices,
+        base_url=base_url,
+        window_option="--agent-context-window",
     )
     return ModelAgent(
         spec.name, model_spec, settings, iterative=spec.kind == "iterative", retry=retry

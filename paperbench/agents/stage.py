@@ -1,9 +1,11 @@
 """The agent stage: one agent, one paper, one sandbox, from an empty container to a captured
 submission with its transcript, snapshots and blacklist verdict.
 
-:func:`run_agent_stage` makes the sandbox from :func:`~paperbench.agents.prepare.agent_sandbox_spec`
-and closes it whatever happens; :func:`run_agent_in` does the work in a sandbox the caller
-started. In order:
+Its contract (:mod:`paperbench.contracts`): :class:`AgentInputs` in — the paper's settings and
+a digest of the files the agent sees, the agent's spec (prompts included), its model, limits,
+image id and snapshot settings — and :class:`AgentStageResult` (``agent.json``) out.
+:func:`run_agent_stage` makes the sandbox from the inputs and closes it whatever happens;
+:func:`run_agent_in` does the work in a sandbox the caller started. In order:
 
 1. upload the agent-visible paper files and write the instructions (``instructions.md``);
 2. start the clock, the transcript (``transcript.jsonl``) and periodic snapshots;
@@ -11,7 +13,7 @@ started. In order:
    stage goes on, except a :class:`~paperbench.errors.PaperbenchError` (a setup problem such as
    a missing API key), which is re-raised once the transcript is closed;
 4. capture the final submission (``submission.tar``, ``manifest.json``), which is also the last
-   snapshot;
+   snapshot: the capture is the end of this stage, not a stage of its own;
 5. run the blacklist monitor on the transcript (``monitor.json``); any violation marks the
    stage ``disqualified``;
 6. write the whole record as ``agent.json``.
@@ -21,28 +23,41 @@ Everything is written inside ``out_dir``; paths in the record are relative to it
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from paperbench import __version__
 from paperbench.agents.capture import ARCHIVE_NAME, MANIFEST_NAME, MiB
 from paperbench.agents.clock import RunClock
 from paperbench.agents.monitor import MONITOR_FILE, MonitorReport, monitor_transcript
+from paperbench.agents.options import AgentOptions
 from paperbench.agents.prepare import (
-    agent_sandbox_spec,
     prepare_agent_sandbox,
     render_instructions,
     sandbox_dirs,
+    sandbox_spec_for,
 )
 from paperbench.agents.protocol import Agent, AgentContext, AgentLimits, AgentResult
 from paperbench.agents.snapshots import Snapshotter
+from paperbench.agents.specs import AgentSpec, build_agent, limits_for, load_agent_spec
 from paperbench.agents.transcript import Transcript
+from paperbench.contracts import (
+    Failure,
+    StageInputs,
+    StageResult,
+    file_sha256,
+    located,
+    tree_sha256,
+)
 from paperbench.errors import PaperbenchError
-from paperbench.papers import PaperBundle
+from paperbench.papers import AgentSettings, PaperBundle, Resources, load_bundle
+from paperbench.resources import resource_dir
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.errors import SandboxError
 from paperbench.sandbox.images import AGENT_IMAGE
@@ -51,25 +66,124 @@ RESULT_FILE = "agent.json"
 TRANSCRIPT_FILE = "transcript.jsonl"
 INSTRUCTIONS_FILE = "instructions.md"
 SandboxFactory = Callable[[SandboxSpec], Sandbox]
+#: How an agent run can end that makes it an ``agent_error``: the agent crashed, or its model's
+#: API kept failing after the provider's retries. The submission it left is still graded.
+AGENT_ERRORS = frozenset({"error", "model_error"})
 
 
-class AgentStageOptions(BaseModel):
-    """How to run the agent stage."""
+def default_instructions_template() -> Path:
+    return resource_dir("agents") / "instructions.md"
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
+class AgentInputs(StageInputs):
+    """Everything the agent stage's result depends on, resolved (see :meth:`resolve`).
+
+    Of the paper's ``config.yaml`` it holds what decides the agent's work: the title, the
+    agent's network and time limit, the resources. The reproduction's limits are shown to the
+    agent as guidance but left out, so raising a reproduction time limit after a day-long agent
+    run redoes the reproduction and the grade, not the agent.
+    """
+
+    paper_id: str
+    paper_root: Path = located(help="the paper bundle (its content is hashed below)")
+    paper_title: str
+    agent_settings: AgentSettings = Field(description="the paper's network and time limit")
+    resources: Resources
+    paper_files_sha256: str = Field(description="the files the agent is shown")
+    spec: AgentSpec
+    model: str | None = None
+    context_window: int | None = None
+    base_url: str | None = None
+    replay_script: Path | None = located(None)
+    replay_script_sha256: str | None = None
     limits: AgentLimits
+    image: str = AGENT_IMAGE
+    image_id: str = ""
+    gpus: tuple[str, ...] = ()
     snapshot_interval_seconds: float | None = Field(default=None, gt=0)
     max_file_bytes: int = Field(default=100 * MiB, gt=0)
     max_total_bytes: int = Field(default=1024 * MiB, gt=0)
-    instructions_template: Path | None = None
-    run_id: str = "adhoc"
-    image: str = AGENT_IMAGE
-    gpus: tuple[str, ...] = ()
+    instructions_template: Path | None = located(None)
+    instructions_sha256: str = ""
+    run_id: str = located("adhoc")
+
+    @classmethod
+    def resolve(
+        cls,
+        paper: PaperBundle,
+        options: AgentOptions,
+        *,
+        image: str = AGENT_IMAGE,
+        image_id: str = "",
+        run_id: str = "adhoc",
+        gpus: tuple[str, ...] = (),
+        instructions_template: Path | None = None,
+    ) -> AgentInputs:
+        """The inputs of ``options`` on ``paper``.
+
+        Raises:
+            AgentSpecError: the agent spec cannot be found or read.
+            PaperbenchError: a limit is invalid, or the replay script does not exist.
+        """
+        spec = load_agent_spec(options.agent)
+        limits = limits_for(paper, spec, working_time_seconds=options.agent_time_limit)
+        script = options.replay_script
+        if script is None and spec.kind == "replay" and spec.script:
+            script = Path(spec.script)
+        if script is not None and not script.is_file():
+            raise PaperbenchError(f"{script}: no such replay script")
+        template = instructions_template or default_instructions_template()
+        model_agent = spec.kind in ("basic", "iterative")
+        model = (options.agent_model or spec.model) if model_agent else None
+        return cls(
+            paper_id=paper.id,
+            paper_root=paper.root,
+            paper_title=paper.title,
+            agent_settings=paper.config.agent,
+            resources=paper.config.resources,
+            paper_files_sha256=_agent_files_sha256(paper),
+            spec=spec,
+            model=model,
+            context_window=options.agent_context_window,
+            base_url=options.agent_base_url,
+            replay_script=script,
+            replay_script_sha256=file_sha256(script) if script else None,
+            limits=limits,
+            image=image,
+            image_id=image_id,
+            gpus=gpus,
+            snapshot_interval_seconds=options.snapshot_interval,
+            instructions_template=instructions_template,
+            instructions_sha256=file_sha256(template),
+            run_id=run_id,
+        )
+
+    def paper(self) -> PaperBundle:
+        return load_bundle(self.paper_root)
+
+    def sandbox_spec(self) -> SandboxSpec:
+        """The agent's sandbox: the paper's network policy and resources, the GPUs named in
+        ``gpus`` (never "all"), and an empty environment."""
+        return sandbox_spec_for(
+            self.resources,
+            self.agent_settings.network,
+            run_id=self.run_id,
+            image=self.image,
+            gpus=self.gpus,
+        )
 
 
-class AgentStageResult(BaseModel):
+def _agent_files_sha256(paper: PaperBundle) -> str:
+    digest = hashlib.sha256()
+    for path in paper.agent_files():
+        digest.update(path.name.encode() + b"\0" + tree_sha256(path).encode() + b"\0")
+    return digest.hexdigest()
+
+
+class AgentStageResult(StageResult):
     """The record of one agent stage (``agent.json``)."""
+
+    FILE: ClassVar[str] = RESULT_FILE
 
     harness_version: str = __version__
     paper_id: str
@@ -83,24 +197,66 @@ class AgentStageResult(BaseModel):
     monitor: MonitorReport
     disqualified: bool
 
+    def failures(self) -> list[Failure]:
+        """``disqualified`` (a blacklisted access), ``infrastructure_error`` (the sandbox died
+        under the agent: the stage is not done), ``agent_error`` (the agent crashed, its model
+        kept failing, or nothing could be captured)."""
+        found: list[Failure] = []
+        if self.disqualified:
+            hit = self.monitor.violations[0] if self.monitor.violations else None
+            reason = f"blacklisted {hit.url} at transcript line {hit.line}" if hit else ""
+            found.append(Failure(kind="disqualified", stage="agent", reason=reason))
+        if self.agent.end_reason == "sandbox_error":
+            found.append(
+                Failure(
+                    kind="infrastructure_error",
+                    stage="agent",
+                    reason=f"the sandbox failed during the agent's run: {self.agent.detail}",
+                )
+            )
+        elif self.agent.end_reason in AGENT_ERRORS:
+            why = self.agent.error or self.agent.detail or self.agent.end_reason
+            found.append(Failure(kind="agent_error", stage="agent", reason=why))
+        if self.submission is None:
+            found.append(
+                Failure(
+                    kind="agent_error",
+                    stage="agent",
+                    reason=f"no submission captured: {self.capture_error or 'capture failed'}",
+                )
+            )
+        return found
+
+    def submission_archive(self, stage_dir: Path) -> Path | None:
+        return stage_dir / self.submission if self.submission else None
+
 
 async def run_agent_stage(
-    agent: Agent,
-    paper: PaperBundle,
+    inputs: AgentInputs,
     out_dir: Path,
-    options: AgentStageOptions,
-    factory: SandboxFactory,
+    sandboxes: SandboxFactory,
+    *,
+    agent: Agent | None = None,
 ) -> AgentStageResult:
-    """Run ``agent`` on ``paper`` in a new sandbox made by ``factory`` (e.g.
-    :class:`~paperbench.sandbox.DockerSandbox`); see the module docstring.
+    """Run the agent of ``inputs`` in a new sandbox made by ``sandboxes`` (e.g.
+    :class:`~paperbench.sandbox.DockerSandbox`) and save its record; see the module docstring.
+    ``agent`` replaces the one the spec names (for embedding and tests).
 
     Raises:
         DockerUnavailableError, ImageMissingError, SandboxStartError: no sandbox could start.
         PaperbenchError: the agent cannot run as configured (e.g. a missing API key).
     """
-    spec = agent_sandbox_spec(paper, run_id=options.run_id, image=options.image, gpus=options.gpus)
-    async with factory(spec) as sandbox:
-        return await run_agent_in(agent, paper, sandbox, out_dir, options)
+    paper = inputs.paper()
+    chosen = agent or build_agent(
+        inputs.spec,
+        paper,
+        model=inputs.model,
+        script=inputs.replay_script,
+        context_window=inputs.context_window,
+        base_url=inputs.base_url,
+    )
+    async with sandboxes(inputs.sandbox_spec()) as sandbox:
+        return await run_agent_in(chosen, paper, sandbox, out_dir, inputs)
 
 
 async def run_agent_in(
@@ -108,7 +264,7 @@ async def run_agent_in(
     paper: PaperBundle,
     sandbox: Sandbox,
     out_dir: Path,
-    options: AgentStageOptions,
+    options: AgentInputs,
 ) -> AgentStageResult:
     """Run ``agent`` on ``paper`` in ``sandbox``, which the caller started and will close.
 
@@ -189,7 +345,7 @@ async def run_agent_in(
         monitor=report,
         disqualified=report.disqualified,
     )
-    (out_dir / RESULT_FILE).write_text(stage.model_dump_json(indent=2), encoding="utf-8")
+    stage.save(out_dir)
     return stage
 
 

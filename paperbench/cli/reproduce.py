@@ -5,17 +5,24 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paperbench.cli.options import PapersDirOption, registry
-from paperbench.reproduction import ReproductionOptions, ReproductionResult, reproduce
+from paperbench.cli.options import from_models, registry
+from paperbench.errors import PaperbenchError
+from paperbench.options import opt
+from paperbench.reproduction import (
+    ReproductionInputs,
+    ReproductionOptions,
+    ReproductionResult,
+    reproduce,
+)
 from paperbench.sandbox.docker_backend import DockerSandbox, shared_client
-from paperbench.sandbox.images import REPRODUCER_IMAGE, require_image
+from paperbench.sandbox.images import image_provenance, require_image
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -52,30 +59,43 @@ def summarise(result: ReproductionResult, out_dir: Path) -> None:
     console.print(f"[{colour}]{result.status}[/]: record in {out_dir / 'reproduction.json'}")
 
 
+class ReproduceCommandOptions(BaseModel):
+    """What to reproduce and where the record goes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    submission: Path = opt(..., "Submission folder or tar archive.", argument=True)
+    paper: str = opt(..., "Paper id or bundle folder.")
+    out: Path | None = opt(
+        None, "Where to write the record.", default_help="reproductions/PAPER-TIME"
+    )
+    papers_dir: list[Path] | None = opt(None, "Extra folders of paper bundles.")
+
+
+@from_models(ReproduceCommandOptions, ReproductionOptions)
 def reproduce_command(
-    submission: Annotated[Path, typer.Argument(help="Submission folder or tar archive.")],
-    paper: Annotated[str, typer.Option(help="Paper id or bundle folder.")],
-    out: Annotated[Path | None, typer.Option(help="Where to write the record.")] = None,
-    timeout: Annotated[
-        float | None, typer.Option(help="Seconds for reproduce.sh [default: the paper's limit].")
-    ] = None,
-    retries: Annotated[
-        int, typer.Option(min=0, help="Extra attempts after a failed run (each in a fresh box).")
-    ] = 0,
-    image: Annotated[str, typer.Option(help="Image to reproduce in.")] = REPRODUCER_IMAGE,
-    papers_dir: PapersDirOption = None,
+    ctx: typer.Context, options: ReproduceCommandOptions, reproduction: ReproductionOptions
 ) -> None:
     """Run a submission's reproduce.sh in a fresh container and record what happened.
 
     Exits 0 when the script succeeded, 1 when it did not (the record says why), 2 on a usage
     or setup error.
     """
-    bundle = registry(papers_dir).get(paper)
-    require_image(shared_client(), image)
+    bundle = registry(options.papers_dir).get(options.paper)
+    client = shared_client()
+    require_image(client, reproduction.reproducer_image)
+    image_id = image_provenance(client, [reproduction.reproducer_image]).get(
+        reproduction.reproducer_image, ""
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = out or Path("reproductions") / f"{bundle.id}-{stamp}"
-    options = ReproductionOptions(image=image, timeout_seconds=timeout, retries=retries)
-    result = asyncio.run(reproduce(submission, bundle, out_dir, options, DockerSandbox))
+    out_dir = options.out or Path("reproductions") / f"{bundle.id}-{stamp}"
+    try:
+        inputs = ReproductionInputs.resolve(
+            bundle, options.submission, reproduction, image_id=image_id
+        )
+    except FileNotFoundError as error:
+        raise PaperbenchError(str(error)) from None
+    result = asyncio.run(reproduce(inputs, out_dir, DockerSandbox))
     summarise(result, out_dir)
     if not result.succeeded:
         raise typer.Exit(1)

@@ -334,7 +334,7 @@ def draft(
     outline = read_paper(paper_dir)
     addendum_path = paper_dir / "addendum.md"
     addendum = addendum_path.read_text(encoding="utf-8") if addendum_path.is_file() else ""
-    spec = parse_model_name(model, context_window=context_window)
+    spec = parse_model_name(model, context_window=context_window, window_option="--context-window")
     settings = GenerateSettings(
         max_output_tokens=max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS, temperature=temperature
     )

@@ -1,17 +1,14 @@
 """The grading stage: an LLM judge scores a submission against its paper's rubric tree.
 
-Entry point: :func:`grade_submission` (or ``paperbench grade``). The modules, in the order data
-flows through them: :mod:`inputs` (submission, reproduction), :mod:`plan` (items to grade),
+Entry point: :func:`~paperbench.grading.grade.grade` on :class:`GradeInputs` (or ``paperbench
+grade``). The modules, in the order data flows through them: :mod:`options` (the judge's
+options), :mod:`inputs` (submission, reproduction), :mod:`plan` (items to grade),
 :mod:`prompts` with :mod:`logs` and :mod:`retrieval` (stable prefix + leaf suffix),
 :mod:`judge` with :mod:`verdicts`, :mod:`cache`, :mod:`ledger` and :mod:`records` (calls),
-:mod:`aggregate` (scores and the graded tree), :mod:`grade` (wiring and output files).
+:mod:`aggregate` (scores and the graded tree), :mod:`grade` (the stage: inputs, wiring, result).
 """
 
-from paperbench.grading.grade import (
-    GradeOptions,
-    GradeResult,
-    grade_submission,
-    grade_submission_async,
-)
+from paperbench.grading.grade import GradeInputs, GradeResult, grade, grade_sync
+from paperbench.grading.options import JudgeOptions
 
-__all__ = ["GradeOptions", "GradeResult", "grade_submission", "grade_submission_async"]
+__all__ = ["GradeInputs", "GradeResult", "JudgeOptions", "grade", "grade_sync"]

@@ -1,10 +1,10 @@
 """What the judge reads: the submission's files, and the reproduction stage's record and log.
 
-The reproduction stage leaves a directory ``DIR`` with ``reproduction.json`` (exit code,
-timeout and OOM flags, duration, the files it created), ``reproduce.log`` and ``submission/``
-(the executed submission, including what the run created). We read only those, through
-:class:`ReproductionRecord`, which tolerates keys it does not know so the two stages can grow
-independently.
+The reproduction stage leaves a directory ``DIR`` with ``reproduction.json`` (its
+:class:`~paperbench.reproduction.result.ReproductionResult`: status, exit code, timeout and OOM
+flags, duration, the files it created), ``reproduce.log`` and ``submission/`` (the executed
+submission, including what the run created). The judge reads the stage's own record model: there
+is one model of that record, owned by the reproduction stage.
 
 Without a reproduction the judge grades the plain submission folder; see
 :mod:`paperbench.grading.plan` for what then happens to execution and result leaves.
@@ -19,15 +19,14 @@ virtual environments are listed with their size but never shown; a text file lar
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from paperbench.contracts import ResultFileError
 from paperbench.errors import PaperbenchError
+from paperbench.reproduction.result import LOG_FILE, ReproductionResult
 
 FileKind = Literal["script", "doc", "source", "output"]
 SKIPPED_DIRS = frozenset(
@@ -98,80 +97,44 @@ class InputError(PaperbenchError):
     """A submission or reproduction directory is missing or malformed."""
 
 
-class CreatedFile(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    path: str
-    size: int = Field(ge=0)
-    sha256: str = ""
-
-
-class ReproductionRecord(BaseModel):
-    """``reproduction.json`` as far as the judge needs it; unknown keys are kept."""
-
-    model_config = ConfigDict(extra="allow")
-
-    exit_code: int | None
-    timed_out: bool
-    oom_killed: bool
-    duration_seconds: float
-    files_created: list[CreatedFile] = Field(default_factory=list)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
-
-    def status_line(self) -> str:
-        how = (
-            "timed out"
-            if self.timed_out
-            else "was killed for running out of memory"
-            if self.oom_killed
-            else f"exited with status {self.exit_code}"
-        )
-        return (
-            f"reproduce.sh {how} after {self.duration_seconds:.0f} s and created "
-            f"{len(self.files_created)} files."
-        )
-
-
 @dataclass(frozen=True)
 class Reproduction:
+    """A reproduction as the judge sees it: the stage's record and the graded attempt's log."""
+
     root: Path
-    record: ReproductionRecord
+    record: ReproductionResult
     log: str
 
     @property
-    def submission_dir(self) -> Path:
-        return self.root / "submission"
+    def submission_dir(self) -> Path | None:
+        """The executed submission, or None when the script did not run or it was not kept."""
+        if self.record.executed_dir is None:
+            return None
+        folder = self.root / self.record.executed_dir
+        return folder if folder.is_dir() else None
 
 
 def load_reproduction(root: Path) -> Reproduction:
     """Read a reproduction directory.
 
     Raises:
-        InputError: the folder, ``reproduction.json``, ``reproduce.log`` or ``submission/`` is
-            missing, or the record is not JSON of the expected shape (the message names the
-            field).
+        InputError: the folder or its ``reproduction.json`` is missing, or the record is not
+            a reproduction record (the message names the field).
     """
-    record_path = root / "reproduction.json"
     if not root.is_dir():
         raise InputError(f"{root}: no such reproduction directory")
-    for needed in ("reproduction.json", "reproduce.log", "submission"):
-        if not (root / needed).exists():
-            raise InputError(
-                f"{root / needed}: missing; a reproduction directory holds reproduction.json, "
-                "reproduce.log and submission/ (run `paperbench reproduce` first)"
-            )
     try:
-        record = ReproductionRecord.model_validate(json.loads(record_path.read_text("utf-8")))
-    except json.JSONDecodeError as error:
-        raise InputError(f"{record_path}:{error.lineno}: not valid JSON") from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(file)"
-        raise InputError(f"{record_path}: {where}: {first['msg']}") from None
-    log = (root / "reproduce.log").read_text(encoding="utf-8", errors="replace")
+        record = ReproductionResult.load(root)
+    except ResultFileError as error:
+        raise InputError(
+            f"{error} (a reproduction directory is what `paperbench reproduce` writes)"
+        ) from None
+    log_path = root / LOG_FILE
+    if not log_path.is_file():
+        if record.ran:
+            raise InputError(f"{log_path}: missing (the script ran, so its log should be there)")
+        return Reproduction(root=root, record=record, log="")
+    log = log_path.read_text(encoding="utf-8", errors="replace")
     return Reproduction(root=root, record=record, log=log)
 
 

@@ -102,6 +102,7 @@ class Judge:
         cache: JudgeCache | None = None,
         recorder: CallRecorder | None = None,
         has_reproduction: bool = True,
+        no_run_reason: str = "",
     ) -> None:
         self.provider = provider
         self.builder = builder
@@ -110,6 +111,7 @@ class Judge:
         self.cache = cache
         self.recorder = recorder
         self.has_reproduction = has_reproduction
+        self.no_run_reason = no_run_reason or NO_REPRODUCTION
         self.results: dict[str, ItemResult] = {}
         self.model_versions: Counter[str] = Counter()
         self._ids = itertools.count(1)
@@ -147,7 +149,7 @@ class Judge:
         for item in items:
             if item.needs_run and not self.has_reproduction:
                 self.results[item.path] = ItemResult(
-                    score=0.0, explanation=NO_REPRODUCTION, judged_by="rule"
+                    score=0.0, explanation=self.no_run_reason, judged_by="rule"
                 )
             else:
                 judged.append(item)
@@ -279,9 +281,12 @@ class Judge:
                     if warmer[key] == call.id:
                         warmed[key].set()
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(workers, len(calls)) or 0):
-                group.create_task(worker())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(workers, len(calls)) or 0):
+                    group.create_task(worker())
+        except* ProviderSetupError as failed:
+            raise failed.exceptions[0] from None
         return self.results
 
     def _parse(self, call: PlannedCall, text: str) -> dict[str, Verdict | str]:

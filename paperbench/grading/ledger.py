@@ -47,7 +47,6 @@ class LedgerTotals(BaseModel):
     cost_usd: float | None
 
 
-
 class Ledger:
     def __init__(self, model: str, price: Price | None) -> None:
         self.model = model

@@ -22,7 +22,7 @@ import anthropic
 
 from paperbench.llm.catalog import ModelSpec
 from paperbench.llm.errors import LLMError, ProviderSetupError, ServerError
-from paperbench.llm.provider import Provider, timeout_error, translate_status
+from paperbench.llm.provider import Provider, connection_error, timeout_error, translate_status
 from paperbench.llm.retry import RetryPolicy
 from paperbench.llm.types import Completion, GenerateRequest, Message, TextPart, ToolCall, Usage
 
@@ -142,7 +142,7 @@ class AnthropicProvider(Provider):
         except anthropic.APITimeoutError:
             raise timeout_error(timeout) from None
         except anthropic.APIConnectionError as error:
-            raise ServerError(f"connection failed: {error}") from None
+            raise connection_error(error) from None
         except anthropic.APIStatusError as error:
             raise translate_status(
                 error.status_code,

@@ -30,6 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from paperbench.errors import PaperbenchError
+from paperbench.llm.discovery import server_context_window
 from paperbench.llm.types import Usage
 from paperbench.resources import resource_dir
 
@@ -148,15 +149,20 @@ def parse_model_name(
     context_window: int | None = None,
     table: PriceTable | None = None,
     base_url: str | None = None,
+    window_option: str = "--judge-context-window",
+    discover: bool = True,
 ) -> ModelSpec:
     """Parse ``name`` (see the module docstring) and look it up in the table.
 
     ``context_window`` overrides the table's; ``base_url`` points a hosted provider elsewhere
-    (the SDKs' ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` are honoured too).
+    (the SDKs' ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` are honoured too). For a model the
+    table does not know on an OpenAI-compatible server, the server is asked for its context
+    window (:func:`paperbench.llm.discovery.server_context_window`) before the user is;
+    ``window_option`` is the flag the error message tells the user to set.
 
     Raises:
         ModelNameError: the name has no known provider prefix, lacks a model or URL, or its
-            context window is neither in the table nor given.
+            context window is neither in the table, given, nor reported by the server.
     """
     table = table or load_price_table()
     kind, slash, rest = name.partition("/")
@@ -180,10 +186,14 @@ def parse_model_name(
     if provider == "local" and model.endswith(".gguf") and price is None:
         price = Price(input=0, cached_input=0, output=0)
     window = context_window or (price.context_window if price else None)
+    if window is None and discover and provider == "openai-compatible" and base_url:
+        window = server_context_window(base_url, model)
     if window is None:
+        asked = " (the server did not report one)" if provider == "openai-compatible" else ""
         raise ModelNameError(
-            f"model {name!r} is not in the model table {table.source}; give its context "
-            "window with --context-window TOKENS (its calls will be counted without a price)"
+            f"model {name!r} is not in the model table {table.source}{asked}; give its "
+            f"context window with {window_option} TOKENS (its calls will be counted without "
+            "a price)"
         )
     return ModelSpec(
         name=name,

@@ -22,7 +22,7 @@ import openai
 
 from paperbench.llm.catalog import ModelSpec
 from paperbench.llm.errors import LLMError, ProviderSetupError, ServerError
-from paperbench.llm.provider import Provider, timeout_error, translate_status
+from paperbench.llm.provider import Provider, connection_error, timeout_error, translate_status
 from paperbench.llm.retry import RetryPolicy
 from paperbench.llm.types import (
     Completion,
@@ -62,7 +62,7 @@ async def call_openai(call: Callable[[], Awaitable[T]], *, timeout: float, key_h
     except openai.APITimeoutError:
         raise timeout_error(timeout) from None
     except openai.APIConnectionError as error:
-        raise ServerError(f"connection failed: {error}") from None
+        raise connection_error(error) from None
     except openai.APIStatusError as error:
         raise translate_status(
             error.status_code, str(error.message), dict(error.response.headers), key_hint=key_hint

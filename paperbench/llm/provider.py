@@ -14,6 +14,7 @@ lifecycle (a client, a child process); the judge and the agents' tool loop depen
 from __future__ import annotations
 
 import email.utils
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -22,8 +23,10 @@ from types import TracebackType
 from paperbench.llm.catalog import ModelSpec
 from paperbench.llm.errors import (
     CallTimeout,
+    ConnectFailed,
     LLMError,
     ProviderSetupError,
+    ProviderUnreachable,
     RateLimited,
     RequestRejected,
     ServerError,
@@ -53,6 +56,7 @@ class Provider(ABC):
     def __init__(self, spec: ModelSpec, *, retry: RetryPolicy | None = None) -> None:
         self.spec = spec
         self.retry = retry or RetryPolicy()
+        self.answered = False
 
     async def generate(self, request: GenerateRequest) -> Completion:
         """Call the model, retrying transient failures.
@@ -60,9 +64,25 @@ class Provider(ABC):
         Raises:
             RequestRejected: the provider refused the request (e.g. over the context window).
             RateLimited, ServerError, CallTimeout: still failing when the retry budget ran out.
-            ProviderSetupError: bad key, unknown model or unreachable setup; not retried.
+            ProviderSetupError: bad key, unknown model, or a server that refused the connection
+                and never answered before; not retried.
         """
-        completion, failures = await self.retry.run(lambda: self._attempt(request))
+
+        async def attempt() -> Completion:
+            try:
+                completion = await self._attempt(request)
+            except ConnectFailed as error:
+                if self.answered:
+                    raise
+                where = self.spec.base_url or self.spec.provider
+                raise ProviderUnreachable(
+                    f"cannot reach model {self.spec.name} at {where}: {error}; is the server "
+                    "running and the URL right?"
+                ) from None
+            self.answered = True
+            return completion
+
+        completion, failures = await self.retry.run(attempt)
         if failures:
             completion = completion.model_copy(update={"failed_attempts": failures})
         return completion
@@ -132,3 +152,21 @@ def translate_status(
 
 def timeout_error(seconds: float) -> CallTimeout:
     return CallTimeout(f"no reply within {seconds:g} s")
+
+
+_CONNECT_ERRORS = frozenset({"ConnectError", "ConnectTimeout"})
+
+
+def connection_error(error: BaseException) -> ServerError:
+    """The error for an SDK's connection failure: :class:`ConnectFailed` when the connection was
+    never made (refused, unknown host, connect timeout), else a broken connection to retry."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError | socket.gaierror) or (
+            type(seen).__name__ in _CONNECT_ERRORS
+        ):
+            return ConnectFailed(f"connection failed: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return ServerError(f"connection failed: {error}")

@@ -15,9 +15,11 @@ repeat the graded attempt's, so a reader needs no knowledge of retries.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from paperbench.contracts import Failure, FailureKind, StageResult
 
 AttemptStatus = Literal[
     "succeeded",
@@ -30,6 +32,25 @@ AttemptStatus = Literal[
     "rejected_submission",
     "infrastructure_error",
 ]
+#: The failure each outcome stands for in the run record (see :data:`paperbench.contracts.FAILURES`
+#: for which are still graded).
+STATUS_FAILURES: dict[AttemptStatus, FailureKind | None] = {
+    "succeeded": None,
+    "failed": "reproduction_failed",
+    "timed_out": "timeout",
+    "oom_killed": "out_of_memory",
+    "missing_script": "missing_script",
+    "invalid_script": "invalid_script",
+    "empty_submission": "empty_submission",
+    "rejected_submission": "rejected_submission",
+    "infrastructure_error": "infrastructure_error",
+}
+#: Outcomes whose script never ran: the judge has no log or outputs to read.
+DID_NOT_RUN: frozenset[AttemptStatus] = frozenset(
+    {"missing_script", "invalid_script", "empty_submission", "rejected_submission"}
+)
+#: Outcomes that leave nothing to grade at all: every leaf scores 0 by rule.
+NOTHING_TO_GRADE: frozenset[AttemptStatus] = frozenset({"empty_submission", "rejected_submission"})
 #: Outcomes worth another attempt when the user asks for retries: the script ran and failed.
 RETRYABLE: frozenset[AttemptStatus] = frozenset({"failed", "timed_out", "oom_killed"})
 
@@ -83,8 +104,11 @@ class Attempt(_Record):
     error: str | None = Field(None, description="why the script did not run, when it did not")
 
 
-class ReproductionResult(_Record):
+class ReproductionResult(StageResult):
     """The record of the reproduction stage for one submission of one paper."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    FILE: ClassVar[str] = RESULT_FILE
 
     schema_version: Literal[1] = 1
     paper_id: str
@@ -117,3 +141,34 @@ class ReproductionResult(_Record):
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def ran(self) -> bool:
+        """Whether reproduce.sh ran at all (so there is a log and outputs to judge)."""
+        return self.status not in DID_NOT_RUN and self.status != "infrastructure_error"
+
+    def status_line(self) -> str:
+        """One sentence for the judge and the terminal: how the script ended."""
+        if not self.ran:
+            why = self.attempts[-1].error if self.attempts else None
+            return f"reproduce.sh did not run ({self.status}): {why or 'no reason recorded'}."
+        how = (
+            f"ran past its {self.timeout_seconds:g} s limit and was stopped"
+            if self.timed_out
+            else "was killed for running out of memory"
+            if self.oom_killed
+            else f"exited with status {self.exit_code}"
+        )
+        return (
+            f"reproduce.sh {how} after {self.duration_seconds:.0f} s and created "
+            f"{len(self.files_created)} files."
+        )
+
+    def failures(self) -> list[Failure]:
+        kind = STATUS_FAILURES[self.status]
+        if kind is None:
+            return []
+        reason = self.status_line()
+        if self.status == "infrastructure_error" and self.attempts:
+            reason = self.attempts[-1].error or "the sandbox failed"
+        return [Failure(kind=kind, stage="reproduction", reason=reason)]

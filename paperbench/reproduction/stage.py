@@ -1,6 +1,12 @@
 """The reproduction stage: run a submission's ``reproduce.sh`` in a fresh sandbox and keep
 everything it tells us.
 
+Its contract (:mod:`paperbench.contracts`): :class:`ReproductionInputs` in — the submission's
+digest, the image and its id, the time limit, retries, network and resources resolved from the
+paper's ``config.yaml`` and the user's options — and
+:class:`~paperbench.reproduction.result.ReproductionResult` (``reproduction.json``) out, through
+the one entry point :func:`reproduce`.
+
 Guarantees:
 
 - Every attempt starts from a clean image in a new sandbox, with the paper's network policy,
@@ -27,14 +33,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import Field
+
 from paperbench import __version__
-from paperbench.papers import PaperBundle
+from paperbench.contracts import StageInputs, located, tree_sha256
+from paperbench.papers import NetworkPolicy, PaperBundle
 from paperbench.reproduction.inventory import INVENTORY_SCRIPT, Changes, compare, parse_inventory
+from paperbench.reproduction.options import ReproductionOptions
 from paperbench.reproduction.result import (
     ARCHIVE_FILE,
     EXECUTED_DIR,
     LOG_FILE,
-    RESULT_FILE,
     RETRYABLE,
     Attempt,
     AttemptStatus,
@@ -45,6 +54,7 @@ from paperbench.reproduction.result import (
 from paperbench.sandbox.archives import safe_extract
 from paperbench.sandbox.base import ExecResult, Sandbox, SandboxSpec
 from paperbench.sandbox.errors import ArchiveError, FileTooLargeError, SandboxError
+from paperbench.sandbox.images import REPRODUCER_IMAGE
 
 MiB = 1024 * 1024
 #: Where the submission goes, under the sandbox's work folder (``/home`` in our images, as in
@@ -54,16 +64,58 @@ INVENTORY_NAME = ".paperbench-inventory.json"
 SandboxFactory = Callable[[SandboxSpec], Sandbox]
 
 
-@dataclass(frozen=True)
-class ReproductionOptions:
-    """How to reproduce; ``None`` fields come from the paper's ``config.yaml``."""
+class ReproductionInputs(StageInputs):
+    """Everything a reproduction's result depends on, resolved (see :meth:`resolve`)."""
 
-    image: str
-    timeout_seconds: float | None = None
-    retries: int = 0
-    max_file_bytes: int = 100 * MiB
-    log_limit_bytes: int = 8 * MiB
-    run_id: str = "adhoc"
+    paper_id: str
+    submission: Path = located(help="the submission folder or archive (its digest is below)")
+    submission_sha256: str
+    image: str = REPRODUCER_IMAGE
+    image_id: str = ""
+    timeout_seconds: float = Field(gt=0)
+    retries: int = Field(default=0, ge=0)
+    network: NetworkPolicy = "none"
+    cpus: float | None = None
+    memory_mb: int = 4096
+    gpus: tuple[str, ...] = ()
+    max_file_bytes: int = Field(default=100 * MiB, gt=0)
+    log_limit_bytes: int = Field(default=8 * MiB, gt=0)
+    run_id: str = located("adhoc")
+
+    @classmethod
+    def resolve(
+        cls,
+        paper: PaperBundle,
+        submission: Path,
+        options: ReproductionOptions,
+        *,
+        image_id: str = "",
+        run_id: str = "adhoc",
+        gpus: tuple[str, ...] = (),
+    ) -> ReproductionInputs:
+        """The inputs of reproducing ``submission`` (a folder or an archive) for ``paper``.
+
+        Raises:
+            FileNotFoundError: ``submission`` does not exist.
+        """
+        if not submission.exists():
+            raise FileNotFoundError(f"{submission}: no such submission folder or archive")
+        config = paper.config
+        return cls(
+            paper_id=paper.id,
+            submission=submission,
+            submission_sha256=tree_sha256(submission),
+            image=options.reproducer_image,
+            image_id=image_id,
+            timeout_seconds=options.reproduction_timeout
+            or float(config.reproduction.time_limit_seconds),
+            retries=options.reproduction_retries,
+            network=config.reproduction.network,
+            cpus=config.resources.cpus,
+            memory_mb=config.resources.memory_mb,
+            gpus=gpus,
+            run_id=run_id,
+        )
 
 
 @dataclass
@@ -156,24 +208,22 @@ async def _git_record(sandbox: Sandbox) -> GitRecord | None:
 class _Runner:
     def __init__(
         self,
-        paper: PaperBundle,
-        options: ReproductionOptions,
+        options: ReproductionInputs,
         out_dir: Path,
         factory: SandboxFactory,
     ) -> None:
-        self.paper = paper
         self.options = options
         self.out_dir = out_dir
         self.factory = factory
-        settings = paper.config
-        self.timeout = options.timeout_seconds or float(settings.reproduction.time_limit_seconds)
+        self.timeout = options.timeout_seconds
         self.spec = SandboxSpec(
             image=options.image,
             run_id=options.run_id,
             stage="reproduction",
-            cpus=settings.resources.cpus,
-            memory_mb=settings.resources.memory_mb,
-            network=settings.reproduction.network,
+            cpus=options.cpus,
+            memory_mb=options.memory_mb,
+            gpus=options.gpus,
+            network=options.network,
             output_limit_bytes=options.log_limit_bytes,
         )
         self.image_id = ""
@@ -275,23 +325,20 @@ class _Runner:
 
 
 async def reproduce(
-    submission: Path,
-    paper: PaperBundle,
-    out_dir: Path,
-    options: ReproductionOptions,
-    factory: SandboxFactory,
+    options: ReproductionInputs, out_dir: Path, sandboxes: SandboxFactory
 ) -> ReproductionResult:
-    """Reproduce ``submission`` (a folder or a tar archive) for ``paper`` into ``out_dir``.
+    """Reproduce ``options.submission`` (a folder or a tar archive) into ``out_dir``.
 
     Writes ``reproduction.json``, ``reproduce.log``, the attempt logs, and the executed
     submission (archive and folder) into ``out_dir``, and returns the record.
 
     Raises:
-        FileNotFoundError: ``submission`` does not exist.
+        FileNotFoundError: the submission does not exist.
         DockerUnavailableError, ImageMissingError: from the sandbox factory, before any attempt.
     """
+    submission = options.submission
     out_dir.mkdir(parents=True, exist_ok=True)
-    runner = _Runner(paper, options, out_dir, factory)
+    runner = _Runner(options, out_dir, sandboxes)
     attempts: list[Attempt] = []
     graded: _Outcome
     with tempfile.TemporaryDirectory(prefix="paperbench-submission-") as workspace:
@@ -327,7 +374,7 @@ async def reproduce(
         (out_dir / LOG_FILE).write_text(f"[paperbench] reproduce.sh did not run: {chosen.error}\n")
     changes = graded.changes
     result = ReproductionResult(
-        paper_id=paper.id,
+        paper_id=options.paper_id,
         submission=str(submission),
         image=options.image,
         image_id=runner.image_id,
@@ -352,5 +399,5 @@ async def reproduce(
         notes=graded.notes or [],
         paperbench_version=__version__,
     )
-    (out_dir / RESULT_FILE).write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    result.save(out_dir)
     return result

@@ -20,15 +20,15 @@ runs again.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from paperbench.files import write_json_atomic
 
 Stage = Literal["agent", "reproduction", "grading"]
 StageStatus = Literal["done", "running", "failed"]
@@ -52,21 +52,6 @@ class StageState(BaseModel):
 
 class RunState(BaseModel):
     stages: dict[str, StageState] = Field(default_factory=dict)
-
-
-def write_json_atomic(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of either (even after SIGKILL)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)

@@ -1,88 +1,66 @@
-"""The eval pipeline: agent → capture → reproduction → grading, for every (paper, seed).
+"""The eval pipeline: for every (paper, seed), the stages of :data:`~paperbench.runs.layout.STAGES`
+in order — agent (which ends with the capture), reproduction, grading — over one run directory.
 
-Each run is a chain of stages over its run directory (:mod:`paperbench.runs.layout`). A stage
-is *done* once ``state.json`` says so, and is then never redone by a later invocation of the
-same command; a stage that was interrupted (Ctrl-C, SIGKILL, a crashed machine) left no
-``done`` mark, so its folder is removed and the stage runs again from its start. Containers a
-killed process left behind are found by the run's label and removed before that.
+The orchestrator is a loop over the stages. For each, it resolves the stage's Inputs
+(:mod:`paperbench.contracts`) from the settings, the paper and the results before it, and
+compares their hash with the fingerprint ``state.json`` recorded when the stage was done:
 
-Changing what a stage depends on (the judge, Code-Dev mode, the reproduction time limit) changes
-the stage's *fingerprint*; a done stage whose fingerprint differs is redone, with the stages
-after it, so a result always matches the settings it is reported under.
+* done under the same inputs, and complete: the saved result is loaded, nothing runs;
+* anything else (never run, interrupted, done under other inputs — a changed ``config.yaml``,
+  rubric, prompt template, image id or option — or a grade with invalid leaves): the stage's
+  folder and those of the stages after it are removed, and the stage runs again. A stage that
+  was interrupted (Ctrl-C, SIGKILL, a crash) left no ``done`` mark; containers a killed process
+  left behind are found by the run's label and removed first.
 
-Failures are classified (:mod:`paperbench.runs.record`) and kept in the run's record. A problem
-the user must fix first (a missing API key, an unknown agent) stops the command instead.
+Failures come from the results themselves (``Result.failures()``) in one vocabulary
+(:data:`paperbench.contracts.FAILURES`). A failure whose stage is not done (Docker died, the
+judge could not be reached) ends the run there: it is recorded, and the same command redoes it.
+One run's failure never stops the others; a problem the user must fix before any run can work
+(a malformed rubric, a missing key, an unknown agent) is found by :meth:`Orchestrator.preflight`
+before any container starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from paperbench.agents.loop import ModelAgent
 from paperbench.agents.protocol import Agent
-from paperbench.agents.specs import AgentSpec, build_agent, limits_for, load_agent_spec
-from paperbench.agents.stage import AgentStageOptions, AgentStageResult, run_agent_stage
-from paperbench.errors import DockerUnavailableError, PaperbenchError
-from paperbench.grading import GradeOptions, GradeResult, grade_submission_async
+from paperbench.agents.specs import AgentSpec, build_agent, load_agent_spec
+from paperbench.agents.stage import AgentInputs, AgentStageResult, run_agent_stage
+from paperbench.contracts import FAILURES, Failure, ResultFileError, StageInputs, StageResult
+from paperbench.errors import DockerUnavailableError, PaperbenchError, RubricError
+from paperbench.files import write_json_atomic
+from paperbench.grading.grade import GradeInputs, GradeResult, grade, judge_spec, rule_summary
+from paperbench.llm.errors import ProviderSetupError
+from paperbench.llm.keys import require_key
 from paperbench.papers import PaperBundle
-from paperbench.reproduction import ReproductionOptions, ReproductionResult, reproduce
-from paperbench.reproduction.result import RESULT_FILE as REPRODUCTION_FILE
-from paperbench.runs.layout import RunPaths, Stage, slug, write_json_atomic
-from paperbench.runs.record import CategoryResult, Failure, RunRecord
+from paperbench.reproduction import ReproductionInputs, ReproductionResult, reproduce
+from paperbench.rubric import validate_file
+from paperbench.runs.layout import STAGES, RunPaths, Stage, slug
+from paperbench.runs.record import CategoryResult, RunRecord
+from paperbench.runs.settings import RunSettings
 from paperbench.sandbox.archives import safe_extract
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.errors import ArchiveError, SandboxError
-from paperbench.sandbox.images import REPRODUCER_IMAGE
+from paperbench.sandbox.images import AGENT_IMAGE
 
 SandboxFactory = Callable[[SandboxSpec], Sandbox]
 INFRASTRUCTURE = (SandboxError, DockerUnavailableError, OSError)
-#: How an agent run can end that makes it an ``agent_error``: the agent crashed, or its model's
-#: API kept failing after the provider's retries. The submission it left is still graded.
-AGENT_ERRORS = frozenset({"error", "model_error"})
-
-
-class RunSettings(BaseModel):
-    """Everything one ``paperbench run`` asks for, as the orchestrator needs it."""
-
-    agent: str
-    agent_model: str | None = None
-    replay_script: Path | None = None
-    judge: str
-    seeds: int = Field(default=1, ge=1)
-    first_seed: int = 0
-    concurrency: int = Field(default=1, ge=1)
-    code_dev: bool = False
-    runs_dir: Path
-    batch: int = Field(default=1, ge=1)
-    max_depth: int | None = Field(default=None, ge=1)
-    judge_context_window: int | None = None
-    judge_concurrency: int | None = None
-    reproduction_timeout: float | None = Field(default=None, gt=0)
-    reproduction_retries: int = Field(default=0, ge=0)
-    snapshot_interval: float | None = Field(default=None, gt=0)
-    agent_time_limit: float | None = Field(default=None, gt=0)
-    reproducer_image: str = REPRODUCER_IMAGE
-
-    def agent_label(self) -> str:
-        model = self.agent_model or load_agent_spec(self.agent).model
-        kind = load_agent_spec(self.agent).kind
-        return f"{self.agent}/{model}" if model and kind in ("basic", "iterative") else self.agent
 
 
 @dataclass
 class RunStatus:
-    """What the live view shows of one run."""
+    """What the live view and the progress lines show of one run."""
 
     paper_id: str
     seed: int
@@ -126,8 +104,38 @@ def _last_transcript_cost(path: Path) -> float | None:
     return None
 
 
-def fingerprint(values: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+@dataclass
+class RunContext:
+    """One (paper, seed) as the stages of its run see it."""
+
+    paper: PaperBundle
+    status: RunStatus
+    run_id: str
+    results: dict[Stage, StageResult] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> RunPaths:
+        return self.status.paths
+
+
+class StageFailed(Exception):
+    """A stage could not finish for a reason that is not the submission's (Docker, the judge):
+    the stage is left not done so that running the command again redoes it."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+@dataclass
+class Step:
+    """How the orchestrator runs one stage: resolve its inputs, then run it."""
+
+    name: Stage
+    result: type[StageResult]
+    inputs: Callable[[RunContext], StageInputs | None]
+    run: Callable[[StageInputs, Path, RunContext], Awaitable[StageResult]]
 
 
 @dataclass
@@ -138,18 +146,71 @@ class Orchestrator:
     provenance: Callable[[PaperBundle], dict[str, Any]] = lambda paper: {}
     cleanup: Callable[[str], None] = lambda run_id: None
     agent_factory: Callable[[AgentSpec, PaperBundle], Agent] | None = None
+    images: dict[str, str] = field(default_factory=dict)
+    on_change: Callable[[RunStatus], None] = lambda status: None
     statuses: list[RunStatus] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.label = self.settings.agent_label()
-        for seed in range(self.settings.first_seed, self.settings.first_seed + self.settings.seeds):
+        self.judge = self.settings.judge.resolved()
+        run = self.settings.run
+        for seed in range(run.first_seed, run.first_seed + run.seeds):
             for paper in self.papers:
-                paths = RunPaths.of(self.settings.runs_dir, self.label, paper.id, seed)
+                paths = RunPaths.of(run.runs_dir, self.label, paper.id, seed)
                 self.statuses.append(RunStatus(paper.id, seed, paths))
+        self.steps: dict[Stage, Step] = {
+            "agent": Step("agent", AgentStageResult, self._agent_inputs, self._run_agent),
+            "reproduction": Step(
+                "reproduction",
+                ReproductionResult,
+                self._reproduction_inputs,
+                self._run_reproduction,
+            ),
+            "grading": Step("grading", GradeResult, self._grade_inputs, self._run_grading),
+        }
+
+    # -- before anything runs ----------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Check what would fail every run, before any container starts: the runs folder, every
+        paper's rubric (as ``paperbench rubric validate`` does), the agent and its model's key,
+        the judge's name, context window and key.
+
+        Raises:
+            PaperbenchError: the first problem found, in one line naming the file or setting.
+        """
+        runs_dir = self.settings.run.runs_dir
+        if runs_dir.exists() and not runs_dir.is_dir():
+            raise PaperbenchError(f"--runs-dir {runs_dir}: exists and is not a folder")
+        for paper in self.papers:
+            _, problems = validate_file(paper.rubric_path)
+            errors = [problem for problem in problems if problem.severity == "error"]
+            if errors:
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                raise RubricError(
+                    f"paper {paper.id}: invalid rubric: {errors[0].describe()}{more}; "
+                    f"`paperbench rubric validate {paper.rubric_path}` lists every problem"
+                )
+        spec = load_agent_spec(self.settings.agent.agent)
+        if self.agent_factory is None:
+            for paper in self.papers:
+                agent = build_agent(
+                    spec,
+                    paper,
+                    model=self.settings.agent.agent_model,
+                    script=self.settings.agent.replay_script,
+                    context_window=self.settings.agent.agent_context_window,
+                    base_url=self.settings.agent.agent_base_url,
+                )
+                if isinstance(agent, ModelAgent):
+                    require_key(agent.model)
+        require_key(judge_spec(self.judge))
+
+    # -- running -----------------------------------------------------------------------------
 
     async def run_all(self) -> list[RunRecord]:
         """Run every (paper, seed) with at most ``concurrency`` at once; records in order."""
-        gate = asyncio.Semaphore(self.settings.concurrency)
+        gate = asyncio.Semaphore(self.settings.run.concurrency)
         by_id = {paper.id: paper for paper in self.papers}
 
         async def one(status: RunStatus) -> RunRecord:
@@ -158,204 +219,171 @@ class Orchestrator:
 
         return list(await asyncio.gather(*(one(status) for status in self.statuses)))
 
-    def make_agent(self, spec: AgentSpec, paper: PaperBundle) -> Agent:
-        """The agent for one run: from its spec, unless the embedder supplied a factory."""
-        if self.agent_factory is not None:
-            return self.agent_factory(spec, paper)
-        return build_agent(
-            spec, paper, model=self.settings.agent_model, script=self.settings.replay_script
-        )
+    def make_agent(self, spec: AgentSpec, paper: PaperBundle) -> Agent | None:
+        """The embedder's agent for one run, or None for the one the spec names."""
+        return self.agent_factory(spec, paper) if self.agent_factory is not None else None
 
     def run_id(self, paper: PaperBundle, seed: int) -> str:
         return slug(f"{self.label}.{paper.id}.seed{seed}")[:100]
 
+    def _set(self, status: RunStatus, stage: str) -> None:
+        status.stage = stage
+        self.on_change(status)
+
     async def run_one(self, paper: PaperBundle, status: RunStatus) -> RunRecord:
-        paths, seed = status.paths, status.seed
         status.started = time.monotonic()
-        paths.root.mkdir(parents=True, exist_ok=True)
-        run_id = self.run_id(paper, seed)
-        self.cleanup(run_id)
-        self._write_provenance(paper, paths)
+        status.paths.root.mkdir(parents=True, exist_ok=True)
+        run = RunContext(paper, status, self.run_id(paper, status.seed))
+        self.cleanup(run.run_id)
+        self._write_provenance(paper, status.paths)
         failures: list[Failure] = []
-
-        agent = await self._agent_stage(paper, status, run_id, failures)
-        if agent is None:
-            return self._finish(paper, status, failures, None, None, None)
-        submission = paths.stage_dir("agent") / agent.submission if agent.submission else None
-        if agent.disqualified:
-            found = agent.monitor.violations[0] if agent.monitor.violations else None
-            reason = f"blacklisted {found.url} at transcript line {found.line}" if found else ""
-            failures.append(Failure(kind="disqualified", stage="agent", reason=reason))
-            return self._finish(paper, status, failures, agent, None, None)
-        if submission is None:
-            failures.append(
-                Failure(
-                    kind="agent_error",
-                    stage="capture",
-                    reason=agent.capture_error or "no submission captured",
-                )
-            )
-            return self._finish(paper, status, failures, agent, None, None)
-
-        reproduction = None
-        if not self.settings.code_dev:
-            reproduction = await self._reproduction_stage(
-                paper, status, run_id, submission, failures
-            )
-            if reproduction is None:
-                return self._finish(paper, status, failures, agent, None, None)
-        grade = await self._grading_stage(paper, status, submission, reproduction, failures)
-        return self._finish(paper, status, failures, agent, reproduction, grade)
-
-    # -- stages --------------------------------------------------------------------------------
-
-    def _begin(self, paths: RunPaths, stage: Stage, inputs: dict[str, Any]) -> str | None:
-        """The stage's fingerprint when it must run (not done, or done under other settings);
-        None when its done result stands. Clears the debris of an interrupted attempt and the
-        results of the stages after it."""
-        wanted = fingerprint(inputs)
-        state = paths.load_state().stages.get(stage)
-        if state is not None and state.status == "done" and state.fingerprint == wanted:
-            return None
-        shutil.rmtree(paths.stage_dir(stage), ignore_errors=True)
-        later: dict[Stage, tuple[Stage, ...]] = {
-            "agent": ("reproduction", "grading"),
-            "reproduction": ("grading",),
-        }
-        for after in later.get(stage, ()):
-            shutil.rmtree(paths.stage_dir(after), ignore_errors=True)
-            current = paths.load_state()
-            current.stages.pop(after, None)
-            paths.save_state(current)
-        paths.mark(stage, "running", fingerprint=wanted)
-        return wanted
-
-    async def _agent_stage(
-        self, paper: PaperBundle, status: RunStatus, run_id: str, failures: list[Failure]
-    ) -> AgentStageResult | None:
-        paths, out = status.paths, status.paths.stage_dir("agent")
-        spec = load_agent_spec(self.settings.agent)
-        limits = limits_for(paper, spec, working_time_seconds=self.settings.agent_time_limit)
-        inputs = {
-            "agent": self.label,
-            "limits": limits.model_dump(),
-            "script": str(self.settings.replay_script or ""),
-        }
-        if (print_ := self._begin(paths, "agent", inputs)) is not None:
-            status.stage = "agent"
-            agent = self.make_agent(spec, paper)
-            options = AgentStageOptions(
-                limits=limits,
-                run_id=run_id,
-                snapshot_interval_seconds=self.settings.snapshot_interval,
-            )
-            reason: str | None = None
+        for index, name in enumerate(STAGES):
+            step = self.steps[name]
+            inputs = step.inputs(run)
+            if inputs is None:
+                self._forget(status.paths, STAGES[index : index + 1])
+                continue
             try:
-                stage = await run_agent_stage(agent, paper, out, options, self.factory)
-                if stage.agent.end_reason == "sandbox_error":
-                    reason = f"the sandbox failed during the agent's run: {stage.agent.detail}"
-            except INFRASTRUCTURE as error:
-                reason = str(error)
-            if reason is not None:
-                # Not the agent's doing: the stage is not done, so re-running redoes it.
-                paths.mark("agent", "failed", error=reason)
-                failures.append(Failure(kind="infrastructure_error", stage="agent", reason=reason))
-                return None
-            paths.mark("agent", "done", fingerprint=print_)
-            shutil.rmtree(paths.submission, ignore_errors=True)
-        result = AgentStageResult.model_validate_json((out / "agent.json").read_text())
-        status.agent_cost = result.agent.cost_usd
-        if result.agent.end_reason in AGENT_ERRORS:
-            why = result.agent.error or result.agent.detail or result.agent.end_reason
-            failures.append(Failure(kind="agent_error", stage="agent", reason=why))
-        if result.submission and not paths.submission.exists():
-            _extract_submission(out / result.submission, paths.submission)
+                result = await self._stage(run, step, inputs, STAGES[index + 1 :])
+            except StageFailed as stopped:
+                failures.append(stopped.failure)
+                break
+            run.results[name] = result
+            found = result.failures()
+            failures += found
+            if any(not FAILURES[f.kind].graded for f in found):
+                break
+        return self._finish(run, failures)
+
+    async def _stage(
+        self, run: RunContext, step: Step, inputs: StageInputs, later: tuple[Stage, ...]
+    ) -> StageResult:
+        """The stage's result: the saved one when it stands, else a fresh one (see the module
+        docstring). Raises :class:`StageFailed` when the stage could not finish."""
+        paths, folder = run.paths, run.paths.stage_dir(step.name)
+        wanted = inputs.fingerprint()
+        entry = paths.load_state().stages.get(step.name)
+        if entry is not None and entry.status == "done" and entry.fingerprint == wanted:
+            try:
+                saved = step.result.load(folder)
+            except ResultFileError:
+                saved = None
+            if saved is not None and saved.complete():
+                return saved
+        shutil.rmtree(folder, ignore_errors=True)
+        self._forget(paths, later)
+        paths.mark(step.name, "running", fingerprint=wanted)
+        write_json_atomic(folder / "inputs.json", inputs.model_dump_json(indent=2))
+        self._set(run.status, step.name)
+        try:
+            result = await step.run(inputs, folder, run)
+        except StageFailed as failed:
+            paths.mark(step.name, "failed", error=failed.failure.reason)
+            raise
+        unfinished = [f for f in result.failures() if not FAILURES[f.kind].stage_done]
+        if unfinished:
+            paths.mark(step.name, "failed", error=unfinished[0].reason)
+            raise StageFailed(unfinished[0])
+        paths.mark(step.name, "done", fingerprint=wanted)
         return result
 
-    async def _reproduction_stage(
-        self,
-        paper: PaperBundle,
-        status: RunStatus,
-        run_id: str,
-        submission: Path,
-        failures: list[Failure],
-    ) -> ReproductionResult | None:
-        paths, out = status.paths, status.paths.stage_dir("reproduction")
-        options = ReproductionOptions(
-            image=self.settings.reproducer_image,
-            timeout_seconds=self.settings.reproduction_timeout,
-            retries=self.settings.reproduction_retries,
-            run_id=run_id,
-        )
-        inputs = {
-            "image": options.image,
-            "timeout": options.timeout_seconds,
-            "retries": options.retries,
-        }
-        if (print_ := self._begin(paths, "reproduction", inputs)) is not None:
-            status.stage = "reproduction"
-            result = await reproduce(submission, paper, out, options, self.factory)
-            if result.status == "infrastructure_error":
-                reason = result.attempts[-1].error or "the sandbox failed"
-                paths.mark("reproduction", "failed", error=reason)
-                failures.append(
-                    Failure(kind="infrastructure_error", stage="reproduction", reason=reason)
-                )
-                return None
-            paths.mark("reproduction", "done", fingerprint=print_)
-        result = ReproductionResult.model_validate_json((out / REPRODUCTION_FILE).read_text())
-        if result.timed_out:
-            failures.append(
-                Failure(
-                    kind="timeout",
-                    stage="reproduction",
-                    reason=f"reproduce.sh ran past {result.timeout_seconds:g} s",
-                )
-            )
-        return result
+    def _forget(self, paths: RunPaths, stages: tuple[Stage, ...]) -> None:
+        """Remove what ``stages`` left, folder and state alike."""
+        state = paths.load_state()
+        for stage in stages:
+            shutil.rmtree(paths.stage_dir(stage), ignore_errors=True)
+            state.stages.pop(stage, None)
+        paths.save_state(state)
 
-    async def _grading_stage(
-        self,
-        paper: PaperBundle,
-        status: RunStatus,
-        submission: Path,
-        reproduction: ReproductionResult | None,
-        failures: list[Failure],
-    ) -> GradeResult:
-        paths, out = status.paths, status.paths.stage_dir("grading")
-        options = GradeOptions(
-            judge=self.settings.judge,
-            code_dev=self.settings.code_dev,
-            max_depth=self.settings.max_depth,
-            batch=self.settings.batch,
-            context_window=self.settings.judge_context_window,
-            concurrency=self.settings.judge_concurrency,
+    # -- the stages --------------------------------------------------------------------------
+
+    def _agent_inputs(self, run: RunContext) -> StageInputs:
+        return AgentInputs.resolve(
+            run.paper,
+            self.settings.agent,
+            image=AGENT_IMAGE,
+            image_id=self.images.get(AGENT_IMAGE, ""),
+            run_id=run.run_id,
         )
-        if (print_ := self._begin(paths, "grading", options.model_dump(mode="json"))) is not None:
-            status.stage = "grading"
-            if reproduction is not None:
-                await grade_submission_async(
-                    paper,
-                    out_dir=out,
-                    options=options,
-                    reproduction=paths.stage_dir("reproduction"),
-                )
-            else:
-                await grade_submission_async(
-                    paper, out_dir=out, options=options, submission=paths.submission
-                )
-            paths.mark("grading", "done", fingerprint=print_)
-        result = GradeResult.model_validate_json((out / "summary.json").read_text())
-        status.judge_cost = result.ledger.cost_usd
-        if result.summary.invalid:
-            failures.append(
-                Failure(
-                    kind="judge_invalid",
-                    stage="grading",
-                    reason=f"{len(result.summary.invalid)} of {result.summary.items} items invalid",
-                )
-            )
-        return result
+
+    async def _run_agent(self, inputs: StageInputs, out: Path, run: RunContext) -> StageResult:
+        assert isinstance(inputs, AgentInputs)
+        shutil.rmtree(run.paths.submission, ignore_errors=True)
+        agent = self.make_agent(inputs.spec, run.paper)
+        try:
+            return await run_agent_stage(inputs, out, self.factory, agent=agent)
+        except INFRASTRUCTURE as error:
+            raise StageFailed(
+                Failure(kind="infrastructure_error", stage="agent", reason=str(error))
+            ) from None
+
+    def _captured(self, run: RunContext) -> Path | None:
+        """The captured submission as a folder (``RUN/submission``), extracted once; None
+        when nothing was captured or the archive was refused (the reason goes in notes)."""
+        agent = run.results.get("agent")
+        assert isinstance(agent, AgentStageResult)
+        archive = agent.submission_archive(run.paths.stage_dir("agent"))
+        if archive is None:
+            run.notes["nothing"] = f"no submission was captured ({agent.capture_error})"
+            return None
+        target = run.paths.submission
+        if not target.is_dir():
+            try:
+                _extract_submission(archive, target)
+            except ArchiveError as error:
+                run.notes["nothing"] = f"the captured submission was refused: {error}"
+                return None
+        return target
+
+    def _reproduction_inputs(self, run: RunContext) -> StageInputs | None:
+        if self.judge.code_dev:
+            return None
+        agent = run.results.get("agent")
+        assert isinstance(agent, AgentStageResult)
+        archive = agent.submission_archive(run.paths.stage_dir("agent"))
+        if archive is None:
+            return None
+        options = self.settings.reproduction
+        return ReproductionInputs.resolve(
+            run.paper,
+            archive,
+            options,
+            image_id=self.images.get(options.reproducer_image, ""),
+            run_id=run.run_id,
+        )
+
+    async def _run_reproduction(
+        self, inputs: StageInputs, out: Path, run: RunContext
+    ) -> StageResult:
+        assert isinstance(inputs, ReproductionInputs)
+        try:
+            return await reproduce(inputs, out, self.factory)
+        except INFRASTRUCTURE as error:
+            raise StageFailed(
+                Failure(kind="infrastructure_error", stage="reproduction", reason=str(error))
+            ) from None
+
+    def _grade_inputs(self, run: RunContext) -> StageInputs:
+        submission = self._captured(run)
+        reproduction = (
+            run.paths.stage_dir("reproduction") if "reproduction" in run.results else None
+        )
+        return GradeInputs.resolve(
+            run.paper,
+            self.judge,
+            submission=submission,
+            reproduction=reproduction,
+            nothing_to_grade=None if submission or reproduction else run.notes.get("nothing"),
+        )
+
+    async def _run_grading(self, inputs: StageInputs, out: Path, run: RunContext) -> StageResult:
+        assert isinstance(inputs, GradeInputs)
+        try:
+            return await grade(inputs, out)
+        except ProviderSetupError as error:
+            raise StageFailed(
+                Failure(kind="judge_error", stage="grading", reason=str(error))
+            ) from None
 
     # -- records -------------------------------------------------------------------------------
 
@@ -368,63 +396,75 @@ class Orchestrator:
             paths.provenance, json.dumps({"invocations": history}, indent=2, default=str)
         )
 
-    def _finish(
-        self,
-        paper: PaperBundle,
-        status: RunStatus,
-        failures: list[Failure],
-        agent: AgentStageResult | None,
-        reproduction: ReproductionResult | None,
-        grade: GradeResult | None,
-    ) -> RunRecord:
-        summary = grade.summary if grade else None
+    def _finish(self, run: RunContext, failures: list[Failure]) -> RunRecord:
+        status = run.status
+        agent = run.results.get("agent")
+        reproduction = run.results.get("reproduction")
+        grade_result = run.results.get("grading")
+        assert agent is None or isinstance(agent, AgentStageResult)
+        assert reproduction is None or isinstance(reproduction, ReproductionResult)
+        assert grade_result is None or isinstance(grade_result, GradeResult)
         disqualified = any(failure.kind == "disqualified" for failure in failures)
-        score = 0.0 if disqualified or summary is None else summary.score
-        upper = 0.0 if disqualified or summary is None else summary.score_if_invalid_passed
+        graded = grade_result is not None and not disqualified
+        if grade_result is not None and graded:
+            summary = grade_result.summary
+        else:
+            why = failures[0].reason if failures else "not graded"
+            summary = rule_summary(run.paper, self.judge, why)
         state = status.paths.load_state().stages
         total = sum(
             ((entry.finished_at or entry.started_at) - entry.started_at).total_seconds()
             for entry in state.values()
         )
+        score = summary.score if graded else 0.0
         record = RunRecord(
-            run_id=self.run_id(paper, status.seed),
+            run_id=run.run_id,
             agent=self.label,
-            judge=self.settings.judge,
-            paper_id=paper.id,
+            judge=self.judge.model_name,
+            paper_id=run.paper.id,
             seed=status.seed,
             finished_at=datetime.now(UTC),
             score=score,
-            score_if_invalid_passed=upper,
-            graded=summary is not None and not disqualified,
-            invalid_leaves=len(summary.invalid) if summary else 0,
-            graded_items=summary.items if summary else 0,
+            score_if_invalid_passed=summary.score_if_invalid_passed if graded else 0.0,
+            graded=graded,
+            code_dev=self.judge.code_dev,
+            invalid_leaves=len(summary.invalid) if graded else 0,
+            graded_items=summary.items,
             per_category={
-                name: CategoryResult(score=entry.score, items=entry.items, invalid=entry.invalid)
-                for name, entry in (summary.per_category.items() if summary else [])
+                name: CategoryResult(
+                    score=entry.score if graded else 0.0, items=entry.items, invalid=entry.invalid
+                )
+                for name, entry in summary.per_category.items()
             },
             failures=failures,
-            agent_cost_usd=agent.agent.cost_usd if agent else None,
-            judge_cost_usd=grade.ledger.cost_usd if grade else None,
+            agent_cost_usd=agent.agent.cost_usd if agent else 0.0,
+            judge_cost_usd=grade_result.ledger.cost_usd if grade_result else 0.0,
             agent_seconds=agent.agent.wall_seconds if agent else 0.0,
             reproduction_seconds=sum(a.duration_seconds for a in reproduction.attempts)
             if reproduction
             else 0.0,
-            grading_seconds=grade.seconds if grade else 0.0,
+            grading_seconds=grade_result.seconds if grade_result else 0.0,
             total_seconds=round(total, 3),
         )
-        write_json_atomic(status.paths.record, record.model_dump_json(indent=2))
-        status.stage, status.finished, status.score = "finished", True, score
+        record.save(status.paths.root)
+        status.agent_cost = record.agent_cost_usd
+        status.judge_cost = record.judge_cost_usd
+        status.finished, status.score = True, score
         status.note = ", ".join(sorted({failure.kind for failure in failures}))
+        self._set(status, "finished")
         return record
 
 
 def _extract_submission(archive: Path, target: Path) -> None:
-    """The captured archive (members under ``submission/``) as the folder ``target``."""
+    """The captured archive (members under ``submission/``) as the folder ``target``.
+
+    Raises:
+        ArchiveError: the archive is unreadable or unsafe.
+    """
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        try:
-            safe_extract(archive, Path(scratch))
-        except ArchiveError as error:
-            raise PaperbenchError(
-                f"{archive}: the captured submission is unreadable: {error}"
-            ) from None
-        Path(scratch, "submission").rename(target)
+        safe_extract(archive, Path(scratch))
+        extracted = Path(scratch, "submission")
+        if extracted.is_dir():
+            extracted.rename(target)
+        else:
+            target.mkdir()

@@ -10,10 +10,8 @@ value that looks like an API key, become ``"[redacted]"``.
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import re
-import subprocess
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
@@ -23,7 +21,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from paperbench import __version__
+from paperbench.contracts import file_sha256, tree_sha256
 from paperbench.resources import resource_dir
+from paperbench.revision import git_revision
 
 REDACTED = "[redacted]"
 _SECRET_NAME = re.compile(r"(api[_-]?key|token|secret|password|credential)", re.IGNORECASE)
@@ -66,42 +66,6 @@ def redact(value: Any, name: str = "") -> Any:
     return value
 
 
-def git_revision(folder: Path | None = None) -> tuple[str | None, bool | None]:
-    """The checkout's HEAD and whether it has uncommitted changes; (None, None) outside git."""
-    where = folder or Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-    return sha or None, bool(dirty)
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def folder_sha256(folder: Path) -> str:
-    """A hash of every file's relative path and bytes under ``folder``."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
 def _library_versions() -> dict[str, str]:
     found = {}
     for name in _LIBRARIES:
@@ -136,7 +100,7 @@ def collect(
         command_line=redact(list(command_line if command_line is not None else sys.argv)),
         images=dict(images or {}),
         rubric_sha256=file_sha256(rubric) if rubric else None,
-        prompt_templates_sha256=folder_sha256(prompts) if prompts.is_dir() else None,
+        prompt_templates_sha256=tree_sha256(prompts) if prompts.is_dir() else None,
         agent=redact(agent or {}),
         judge=redact(judge or {}),
         options=redact(options or {}),

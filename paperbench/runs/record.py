@@ -1,44 +1,25 @@
 """What one finished (or failed) run leaves for the leaderboard: ``run.json``.
 
 A run is one (paper, agent configuration, seed). Its record says how it ended, its score, and
-what it cost. A run that failed keeps its place in the denominator with score 0 and the reason:
-dropping failed runs would reward agents that crash on hard papers.
-
-Failure kinds:
-
-``agent_error``
-    the agent loop crashed (the submission it left, if any, is still graded).
-``infrastructure_error``
-    the harness could not do its part (Docker died, an image was missing); re-running the same
-    command redoes the stage.
-``timeout``
-    a stage hit its time limit (the agent's, or the reproduction's); the run is still graded.
-``disqualified``
-    the blacklist monitor found a violation; score 0 whatever the judge said.
-``judge_invalid``
-    some leaves could not be graded after retries; they count 0 in ``score`` and the record
-    says how many (``score_if_invalid_passed`` bounds what they could have added).
+what it cost. A run that failed keeps its place in the denominator: dropping failed runs would
+reward agents that crash on hard papers. Which failures are still graded and which score 0 is
+:data:`paperbench.contracts.FAILURES`; a run that could not be graded at all scores 0 in every
+category its rubric has, so every aggregate (overall, per paper, per category) counts the same
+runs.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FailureKind = Literal[
-    "agent_error", "infrastructure_error", "timeout", "disqualified", "judge_invalid"
-]
+from paperbench.contracts import Failure, FailureKind, RecordFile
+
 RUN_RECORD_FILE = "run.json"
 
-
-class Failure(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    kind: FailureKind
-    stage: str
-    reason: str
+__all__ = ["RUN_RECORD_FILE", "CategoryResult", "Failure", "FailureKind", "RunRecord"]
 
 
 class CategoryResult(BaseModel):
@@ -49,10 +30,11 @@ class CategoryResult(BaseModel):
     invalid: int
 
 
-class RunRecord(BaseModel):
+class RunRecord(RecordFile):
     """The outcome of one run, as the leaderboard reads it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+    FILE: ClassVar[str] = RUN_RECORD_FILE
 
     schema_version: Literal[1] = 1
     run_id: str
@@ -61,15 +43,20 @@ class RunRecord(BaseModel):
     paper_id: str
     seed: int
     finished_at: datetime
-    score: float = Field(ge=0, le=1, description="0 when the run was disqualified or failed")
+    score: float = Field(ge=0, le=1, description="0 when the run was disqualified or not graded")
     score_if_invalid_passed: float = Field(ge=0, le=1)
     graded: bool = Field(description="False when no grade could be computed at all")
+    code_dev: bool = Field(default=False, description="graded in Code-Dev mode")
     invalid_leaves: int = 0
     graded_items: int = 0
     per_category: dict[str, CategoryResult] = Field(default_factory=dict)
     failures: list[Failure] = Field(default_factory=list)
-    agent_cost_usd: float | None = None
-    judge_cost_usd: float | None = None
+    agent_cost_usd: float | None = Field(
+        default=None, description="None only when the agent's model has no price"
+    )
+    judge_cost_usd: float | None = Field(
+        default=None, description="None only when the judge's model has no price"
+    )
     agent_seconds: float = 0.0
     reproduction_seconds: float = 0.0
     grading_seconds: float = 0.0

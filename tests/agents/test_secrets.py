@@ -11,13 +11,14 @@ from pathlib import Path
 import docker
 import pytest
 
-from paperbench.agents import AgentLimits, AgentStageOptions, agent_sandbox_spec, run_agent_in
+from paperbench.agents import AgentLimits, agent_sandbox_spec, run_agent_in
 from paperbench.papers import PaperBundle
 from paperbench.sandbox import DockerSandbox
 from tests.support.agents import (
     ANTHROPIC_KEY,
     OPENAI_KEY,
     Api,
+    agent_inputs,
     bash,
     events,
     model_agent,
@@ -48,8 +49,8 @@ def test_no_api_key_reaches_the_container_the_submission_or_the_transcript(
     key = ANTHROPIC_KEY if api == "anthropic" else OPENAI_KEY
     llm_server.push(bash(LOOK_FOR_KEYS), tool_reply("python", code=PRINT_ENVIRON), submit())
     out_dir = tmp_path / "stage"
-    options = AgentStageOptions(
-        limits=AgentLimits(max_steps=10), run_id=run_id, snapshot_interval_seconds=0.2
+    options = agent_inputs(
+        tiny_paper, limits=AgentLimits(max_steps=10), run_id=run_id, snapshot_interval_seconds=0.2
     )
 
     async def scenario() -> tuple[int, str, list[str]]:

@@ -13,7 +13,6 @@ from paperbench.agents import (
     AgentContext,
     AgentLimits,
     AgentResult,
-    AgentStageOptions,
     AgentStageResult,
     ReplayAgent,
     agent_sandbox_spec,
@@ -23,7 +22,15 @@ from paperbench.agents import (
 from paperbench.llm import ProviderSetupError
 from paperbench.papers import PaperBundle
 from paperbench.sandbox import DockerSandbox, LocalSandbox, SandboxSpec
-from tests.support.agents import archive_files, bash, model_agent, run, stage, submit
+from tests.support.agents import (
+    agent_inputs,
+    archive_files,
+    bash,
+    model_agent,
+    run,
+    stage,
+    submit,
+)
 from tests.support.llm_server import ScriptedLLMServer
 
 
@@ -100,7 +107,7 @@ def test_the_transcript_is_on_disk_while_the_tool_call_runs(
 ) -> None:
     llm_server.push(bash("sleep 3"), submit())
     transcript = tmp_path / "transcript.jsonl"
-    options = AgentStageOptions(limits=AgentLimits(), run_id=run_id)
+    options = agent_inputs(tiny_paper, run_id)
 
     async def scenario() -> list[str]:
         async with DockerSandbox(agent_sandbox_spec(tiny_paper, run_id=run_id)) as sandbox:
@@ -125,7 +132,7 @@ def test_on_the_local_backend_the_agent_works_in_the_sandboxs_own_folders(
 ) -> None:
     script = tmp_path / "script.yaml"
     script.write_text("- bash: cp ../paper/addendum.md notes.md && pwd\n")
-    options = AgentStageOptions(limits=AgentLimits())
+    options = agent_inputs(tiny_paper)
     out_dir = tmp_path / "stage"
 
     async def scenario() -> str:
@@ -152,7 +159,7 @@ def test_a_sandbox_that_goes_away_ends_the_run_with_a_sandbox_error(
     script = tmp_path / "script.yaml"
     script.write_text("- bash: sleep 30\n- bash: echo never\n")
     transcript = tmp_path / "stage" / "transcript.jsonl"
-    options = AgentStageOptions(limits=AgentLimits(), run_id=run_id)
+    options = agent_inputs(tiny_paper, run_id)
 
     async def scenario() -> AgentStageResult:
         async with DockerSandbox(agent_sandbox_spec(tiny_paper, run_id=run_id)) as sandbox:

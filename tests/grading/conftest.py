@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from paperbench.papers import PaperBundle, PaperRegistry, load_bundle
-from tests.support.grading import TINY_RUBRIC
+from tests.support.grading import TINY_RUBRIC, reproduction_record
 from tests.support.llm_server import ScriptedLLMServer, schema_responder
 
 
@@ -50,15 +50,9 @@ def reproduction(tmp_path: Path, submission: Path) -> Path:
     results.mkdir()
     (results / "table.md").write_text("| adam | 0.01 |\n| sgd | 0.40 |  OUTPUT-MARKER\n")
     (root / "reproduce.log").write_text("training sgd\ntraining adam\nLOG-MARKER done\n")
-    record = {
-        "exit_code": 0,
-        "timed_out": False,
-        "oom_killed": False,
-        "duration_seconds": 12.5,
-        "files_created": [{"path": "results/table.md", "size": 40, "sha256": "x"}],
-        "image": "paperbench/reproducer:1",
-    }
-    (root / "reproduction.json").write_text(json.dumps(record))
+    reproduction_record("succeeded", exit_code=0, duration=12.5, created=["results/table.md"]).save(
+        root
+    )
     return root
 
 

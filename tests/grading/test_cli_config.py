@@ -18,7 +18,7 @@ def test_grade_takes_options_from_config_and_environment(
     config = tmp_path / "paperbench.toml"
     config.write_text(
         f'judge = "openai-compatible/judge@{server.openai_url}"\n'
-        "[grade]\ncontext-window = 32000\nbatch = 4\n"
+        "[grade]\njudge-context-window = 32000\nbatch = 4\n"
     )
     done = paperbench(
         "grade",

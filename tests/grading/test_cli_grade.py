@@ -23,7 +23,7 @@ def test_grade_prints_a_summary_table_and_writes_the_graded_tree(
         str(reproduction),
         "--judge",
         judge,
-        "--context-window",
+        "--judge-context-window",
         "32000",
         "--out",
         str(out),
@@ -52,7 +52,7 @@ def test_grade_exits_1_and_lists_invalid_items_when_the_judge_fails(
         str(submission),
         "--judge",
         f"openai-compatible/j@{server.openai_url}",
-        "--context-window",
+        "--judge-context-window",
         "32000",
         "--code-dev",
         "--out",
@@ -75,14 +75,14 @@ def test_grade_without_a_reproduction_says_what_was_scored_by_rule(
         str(submission),
         "--judge",
         f"openai-compatible/j@{server.openai_url}",
-        "--context-window",
+        "--judge-context-window",
         "32000",
         "--out",
         str(tmp_path / "o"),
         home=tmp_path / "home",
     )
     assert done.returncode == 0
-    assert "3 execution and result items scored 0: no reproduction was given" in done.stdout
+    assert "3 execution and result items scored 0 by rule: nothing was run" in done.stdout
 
 
 def test_an_unknown_judge_model_is_one_line_naming_the_fix(
@@ -99,7 +99,7 @@ def test_an_unknown_judge_model_is_one_line_naming_the_fix(
         home=tmp_path / "home",
     )
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "--context-window" in done.stderr
+    assert done.stderr.count("\n") == 1 and "--judge-context-window" in done.stderr
 
 
 def test_a_missing_reproduction_directory_is_one_line(
@@ -115,4 +115,4 @@ def test_a_missing_reproduction_directory_is_one_line(
         "openai/o3-mini",
         home=tmp_path / "home",
     )
-    assert done.returncode == 2 and "no such reproduction directory" in done.stderr
+    assert done.returncode == 2 and "nowhere: no such folder" in done.stderr

@@ -37,7 +37,7 @@ def test_every_leaf_is_graded_once_with_one_call(
 def test_leaves_are_graded_category_by_category(
     tiny_bundle: PaperBundle, server: ScriptedLLMServer, reproduction: Path, tmp_path: Path
 ) -> None:
-    run_grade(tiny_bundle, server, tmp_path / "out", reproduction=reproduction, concurrency=1)
+    run_grade(tiny_bundle, server, tmp_path / "out", reproduction=reproduction, judge_concurrency=1)
     assert [requirement_of(r) for r in server.requests] == ["0/0", "0/1", "1/0", "1/1", "1/2"]
 
 
@@ -65,7 +65,12 @@ def test_invalid_json_is_retried_and_then_the_valid_reply_counts(
 ) -> None:
     server.push(Reply(content='{"explanation": "cut off'))
     result = run_grade(
-        tiny_bundle, server, tmp_path / "out", submission=submission, code_dev=True, concurrency=1
+        tiny_bundle,
+        server,
+        tmp_path / "out",
+        submission=submission,
+        code_dev=True,
+        judge_concurrency=1,
     )
     assert not result.summary.invalid
     assert len(server.requests) == 3
@@ -80,7 +85,12 @@ def test_a_reply_that_never_validates_makes_the_leaf_invalid_not_zero(
 ) -> None:
     server.push(*[Reply(json={"explanation": "x", "evidence": [], "score": 7})] * 3)
     result = run_grade(
-        tiny_bundle, server, tmp_path / "out", submission=submission, code_dev=True, concurrency=1
+        tiny_bundle,
+        server,
+        tmp_path / "out",
+        submission=submission,
+        code_dev=True,
+        judge_concurrency=1,
     )
     assert [item.path for item in result.summary.invalid] == ["0/0"]
     assert "did not validate after 3 attempts" in result.summary.invalid[0].reason
@@ -136,8 +146,8 @@ def test_a_slow_reply_times_out_and_is_retried(
         tmp_path / "out",
         submission=submission,
         code_dev=True,
-        concurrency=1,
-        timeout_seconds=1.0,
+        judge_concurrency=1,
+        judge_timeout=1.0,
     )
     assert not result.summary.invalid
     first = ledger_lines(tmp_path / "out")[0]
@@ -170,7 +180,7 @@ def test_the_ledger_prices_input_cached_and_output_tokens(
     tiny_bundle: PaperBundle, server: ScriptedLLMServer, reproduction: Path, tmp_path: Path
 ) -> None:
     result = run_grade(
-        tiny_bundle, server, tmp_path / "out", reproduction=reproduction, concurrency=1
+        tiny_bundle, server, tmp_path / "out", reproduction=reproduction, judge_concurrency=1
     )
     entries = ledger_lines(tmp_path / "out")
     assert len(entries) == 5
@@ -195,7 +205,7 @@ def test_an_unpriced_model_reports_its_cost_as_unknown(
         submission=submission,
         code_dev=True,
         judge="openai/brand-new",
-        context_window=100_000,
+        judge_context_window=100_000,
     )
     assert result.ledger.cost_usd is None and result.ledger.input_tokens > 0
 
@@ -210,8 +220,8 @@ def test_temperature_seed_and_model_version_are_recorded_with_every_grade(
         tmp_path / "out",
         submission=submission,
         code_dev=True,
-        temperature=0.0,
-        seed=11,
+        judge_temperature=0.0,
+        judge_seed=11,
     )
     assert server.requests[0].body["temperature"] == 0.0 and server.requests[0].body["seed"] == 11
     tree = json.loads((tmp_path / "out" / "graded_tree.json").read_text())
@@ -221,7 +231,7 @@ def test_temperature_seed_and_model_version_are_recorded_with_every_grade(
         11,
         "o3-mini-2025-01-31",
     )
-    assert result.judge["model_versions"] == {"o3-mini-2025-01-31": 2}
+    assert result.judge.model_versions == {"o3-mini-2025-01-31": 2}
 
 
 def test_a_batch_grades_several_leaves_in_one_call_each_with_its_own_verdict(
@@ -269,7 +279,7 @@ def test_each_calls_prompt_and_reply_are_kept_for_inspection(
     from paperbench.grading.records import assemble_prompt, load_calls
 
     server.default = schema_responder(explanation="kept reply")
-    run_grade(tiny_bundle, server, tmp_path / "out", reproduction=reproduction, concurrency=1)
+    run_grade(tiny_bundle, server, tmp_path / "out", reproduction=reproduction, judge_concurrency=1)
     calls = load_calls(tmp_path / "out")
     assert len(calls) == 5 and "kept reply" in calls[0]["reply"]
     sent = [segment.text for segment in server.requests[0].segments]
@@ -289,7 +299,7 @@ def test_concurrency_is_bounded(
         tmp_path / "out",
         submission=spiral.solution_dir,
         code_dev=True,
-        concurrency=3,
+        judge_concurrency=3,
     )
     assert len(server.requests) > 10 and server.max_in_flight == 3
 
@@ -305,7 +315,7 @@ def test_the_first_call_of_a_prefix_finishes_before_the_others_start(
         tmp_path / "out",
         submission=spiral.solution_dir,
         code_dev=True,
-        concurrency=8,
+        judge_concurrency=8,
     )
     first, *rest = sorted(server.requests, key=lambda request: request.received_at)
     assert all(first.answered_at <= request.received_at for request in rest)

@@ -14,7 +14,7 @@ from paperbench.grading.plan import build_plan, items_of
 from paperbench.grading.retrieval import LexicalIndex, terms
 from paperbench.papers import PaperBundle
 from paperbench.rubric import RubricNode
-from tests.support.grading import TINY_RUBRIC, run_grade
+from tests.support.grading import TINY_RUBRIC, reproduction_record, run_grade
 from tests.support.llm_server import ScriptedLLMServer
 
 RUBRIC = RubricNode.model_validate(TINY_RUBRIC)
@@ -109,9 +109,9 @@ def test_a_huge_text_file_is_cut_with_a_marker(tmp_path: Path) -> None:
     )
 
 
-def test_a_reproduction_without_its_log_names_the_missing_file(tmp_path: Path) -> None:
+def test_a_reproduction_that_ran_without_its_log_names_the_missing_file(tmp_path: Path) -> None:
     (tmp_path / "submission").mkdir()
-    (tmp_path / "reproduction.json").write_text("{}")
+    reproduction_record("succeeded", exit_code=0).save(tmp_path)
     with pytest.raises(InputError, match=r"reproduce\.log: missing"):
         load_reproduction(tmp_path)
 
@@ -119,8 +119,9 @@ def test_a_reproduction_without_its_log_names_the_missing_file(tmp_path: Path) -
 def test_a_malformed_reproduction_record_names_the_field(tmp_path: Path) -> None:
     (tmp_path / "submission").mkdir()
     (tmp_path / "reproduce.log").write_text("")
-    (tmp_path / "reproduction.json").write_text(json.dumps({"exit_code": "zero"}))
-    with pytest.raises(InputError, match="exit_code"):
+    record = reproduction_record("succeeded", exit_code=0).model_dump(mode="json")
+    (tmp_path / "reproduction.json").write_text(json.dumps({**record, "exit_code": "zero"}))
+    with pytest.raises(InputError, match=r"reproduction\.json: exit_code"):
         load_reproduction(tmp_path)
 
 

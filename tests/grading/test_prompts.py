@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from paperbench.grading.inputs import load_reproduction, read_submission
 from paperbench.grading.plan import build_plan, items_of
 from paperbench.grading.prompts import PromptBuilder, Templates
 from paperbench.papers import PaperBundle
+from paperbench.reproduction.result import ReproductionResult
 from tests.support.grading import run_grade
 from tests.support.llm_server import RecordedRequest, ScriptedLLMServer
 
@@ -148,7 +150,7 @@ def test_files_chosen_per_subtree_give_siblings_the_same_prefix(
         submission=submission,
         code_dev=True,
         judge="openai/small",
-        context_window=20_000,
+        judge_context_window=20_000,
     )
     assert not result.summary.invalid
     prefixes: dict[tuple[str, ...], int] = {}
@@ -172,7 +174,7 @@ def test_a_long_log_reaches_the_judge_compressed_and_cut_with_markers(
         tmp_path / "out",
         reproduction=reproduction,
         judge="openai/small",
-        context_window=16_000,
+        judge_context_window=16_000,
     )
     text = prompts_by_requirement(server)["1/1"].text
     assert "FINAL-RESULT adam 0.01" in text and "step 0 loss" in text
@@ -181,8 +183,11 @@ def test_a_long_log_reaches_the_judge_compressed_and_cut_with_markers(
     assert all(request.input_tokens <= 16_000 for request in server.requests)
 
 
-def test_the_reproduction_record_tolerates_keys_it_does_not_know(reproduction: Path) -> None:
+def test_grading_reads_the_reproduction_stage_own_record(reproduction: Path) -> None:
+    """One model of the record: what the reproduction stage saved is what the judge reads,
+    and a key a newer harness added is ignored rather than refused."""
+    saved = ReproductionResult.load(reproduction)
+    data = json.loads((reproduction / "reproduction.json").read_text())
+    (reproduction / "reproduction.json").write_text(json.dumps({**data, "added_later": 1}))
     loaded = load_reproduction(reproduction)
-    assert loaded.record.exit_code == 0 and loaded.record.model_extra == {
-        "image": "paperbench/reproducer:1"
-    }
+    assert isinstance(loaded.record, ReproductionResult) and loaded.record == saved

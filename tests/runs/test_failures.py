@@ -12,11 +12,11 @@ import pytest
 from paperbench.agents.protocol import AgentContext, AgentResult
 from paperbench.agents.specs import AgentSpec
 from paperbench.papers import PaperBundle, load_bundle
-from paperbench.runs.orchestrator import Orchestrator, RunSettings
+from paperbench.runs.orchestrator import Orchestrator
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.local_backend import LocalSandbox
 from tests.support.llm_server import ScriptedLLMServer
-from tests.support.runs import write_paper
+from tests.support.runs import run_settings, write_paper
 
 
 class CrashingAgent:
@@ -40,12 +40,7 @@ def test_a_crashing_agent_is_an_agent_error_and_its_submission_is_still_graded(
 ) -> None:
     monkeypatch.setenv("PAPERBENCH_HOME", str(tmp_path / "home"))
     paper = load_bundle(write_paper(tmp_path / "papers", "toy-a", (1, 1, 1)))
-    settings = RunSettings(
-        agent="replay",
-        judge=f"openai-compatible/judge@{judge_server.openai_url}",
-        judge_context_window=32000,
-        runs_dir=tmp_path / "runs",
-    )
+    settings = run_settings(tmp_path / "runs", judge_server.openai_url)
 
     def crashing(spec: AgentSpec, bundle: PaperBundle) -> CrashingAgent:
         return CrashingAgent()

@@ -30,10 +30,11 @@ def judge_args(server: ScriptedLLMServer) -> list[str]:
     ]
 
 
-def run_to_end(*args: str, home: Path, env: dict[str, str] | None = None) -> str:
+def run_to_end(*args: str, home: Path, env: dict[str, str] | None = None, status: int = 0) -> str:
+    """Run ``paperbench ARGS`` to its end; it must exit with ``status`` (1: some run failed)."""
     process = paperbench_process(*args, home=home, env=env)
     out, err = process.communicate(timeout=600)
-    assert process.returncode == 0, f"{out}\n{err}"
+    assert process.returncode == status, f"{out}\n{err}"
     return out
 
 
@@ -219,7 +220,8 @@ def test_a_blacklisted_access_disqualifies_the_run_with_score_zero(
         "- bash: curl -s --max-time 2 https://github.com/forbidden/solution || true\n"
         "- bash: echo 'echo hi' > /home/submission/reproduce.sh\n"
     )
-    run_to_end(*toy_run(tmp_path, judge_server, script), home=tmp_path / "home")
+    out = run_to_end(*toy_run(tmp_path, judge_server, script), home=tmp_path / "home", status=1)
+    assert "1 of 1 runs did not end cleanly: disqualified" in out
     run_dir, record = only_record(tmp_path)
     assert record["score"] == 0.0 and not record["graded"]
     [failure] = record["failures"]
@@ -233,7 +235,7 @@ def test_a_reproduction_timeout_is_classified_and_still_graded(
 ) -> None:
     script = replay_script(tmp_path, sleep_seconds=60)
     args = toy_run(tmp_path, judge_server, script, "--reproduction-timeout", "2")
-    run_to_end(*args, home=tmp_path / "home")
+    run_to_end(*args, home=tmp_path / "home", status=1)
     _, record = only_record(tmp_path)
     assert [f["kind"] for f in record["failures"]] == ["timeout"]
     assert record["graded"] and record["score"] == pytest.approx(1 / 3)

@@ -12,8 +12,9 @@ from typing import Any, Literal, TypeVar
 
 from paperbench.agents import (
     Agent,
+    AgentInputs,
     AgentLimits,
-    AgentStageOptions,
+    AgentOptions,
     AgentStageResult,
     LoopSettings,
     ModelAgent,
@@ -103,8 +104,17 @@ def stage(
     **options: Any,
 ) -> AgentStageResult:
     """The whole agent stage in a fresh Docker sandbox."""
-    settings = AgentStageOptions(limits=limits or AgentLimits(), run_id=run_id, **options)
-    return run(run_agent_stage(agent, paper, out_dir, settings, DockerSandbox))
+    inputs = agent_inputs(paper, run_id, limits, **options)
+    return run(run_agent_stage(inputs, out_dir, DockerSandbox, agent=agent))
+
+
+def agent_inputs(
+    paper: PaperBundle, run_id: str = "adhoc", limits: AgentLimits | None = None, **fields: Any
+) -> AgentInputs:
+    """The agent stage's inputs for ``paper``, with ``limits`` (none by default) and any other
+    field replaced; the agent itself is passed to the stage directly."""
+    resolved = AgentInputs.resolve(paper, AgentOptions(agent="reference"), run_id=run_id)
+    return resolved.model_copy(update={"limits": limits or AgentLimits(), **fields})
 
 
 def events(out_dir: Path, type: str | None = None) -> list[dict[str, Any]]:

@@ -202,8 +202,12 @@ class ScriptedLLMServer:
         latency: float = 0.0,
         keep_bodies: bool = True,
         model_version: str | None = None,
+        pages: dict[str, Any] | None = None,
     ) -> None:
+        """``pages`` maps a GET path (``/v1/models``, ``/props``) to the JSON it answers, as
+        self-hosted servers report their settings."""
         self.script = list(script)
+        self.pages = dict(pages or {})
         self.default = default
         self.latency = latency
         self.keep_bodies = keep_bodies
@@ -229,6 +233,8 @@ class ScriptedLLMServer:
             def do_GET(self) -> None:
                 if self.path.startswith("/_scripted/stats"):
                     self._send(200, {}, json.dumps(server.stats()).encode())
+                elif self.path in server.pages:
+                    self._send(200, {}, json.dumps(server.pages[self.path]).encode())
                 else:
                     self._send(404, {}, b'{"error": {"message": "not found"}}')
 

@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from paperbench.agents.options import AgentOptions
+from paperbench.grading.options import JudgeOptions
+from paperbench.runs.settings import RunOptions, RunSettings
 from tests.support.llm_server import RecordedRequest, Reply, fill_schema
 
 
@@ -123,4 +126,25 @@ def paperbench_process(
         stderr=subprocess.PIPE,
         start_new_session=True,
         **kwargs,
+    )
+
+
+def run_settings(
+    runs_dir: Path,
+    judge_url: str,
+    *,
+    agent: str = "replay",
+    replay: Path | None = None,
+    **judge: Any,
+) -> RunSettings:
+    """Settings of an in-process run: ``agent`` (replayed from ``replay``), judged by the
+    scripted server at ``judge_url``; ``judge`` sets other :class:`JudgeOptions` fields."""
+    return RunSettings(
+        run=RunOptions(papers=["unused"], runs_dir=runs_dir),
+        agent=AgentOptions(agent=agent, replay_script=replay),
+        judge=JudgeOptions(
+            judge=f"openai-compatible/judge@{judge_url}",
+            judge_context_window=32000,
+            **judge,
+        ),
     )

@@ -1,0 +1,38 @@
+"""The agent stage's options, declared once (see :mod:`paperbench.options`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from paperbench.options import opt
+
+
+class AgentOptions(BaseModel):
+    """Which agent runs, on which model, for how long."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agent: str = opt(
+        ..., "Agent: reference, replay, basic, iterative, or the path of a .toml spec."
+    )
+    agent_model: str | None = opt(
+        None, "Model of a basic or iterative agent.", default_help="the spec's"
+    )
+    agent_context_window: int | None = opt(
+        None,
+        "Context window of an agent model the price table does not know.",
+        gt=0,
+        default_help="from the price table, or asked from an OpenAI-compatible server",
+    )
+    agent_base_url: str | None = opt(
+        None, "Base URL of the agent model's API (a proxy, or a compatible server)."
+    )
+    replay_script: Path | None = opt(None, "YAML script of the replay agent.")
+    agent_time_limit: float | None = opt(
+        None, "Agent working seconds.", gt=0, default_help="the paper's"
+    )
+    snapshot_interval: float | None = opt(
+        None, "Seconds between snapshots of the submission.", gt=0, default_help="none"
+    )

@@ -1,0 +1,24 @@
+"""Writing files so that a reader (or a resumed run) never sees half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_json_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``: readers see the old file or the new one, never half of either,
+    even after SIGKILL (the text goes to a temporary file in the same folder, is synced, then
+    renamed over ``path``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,96 @@
+"""The judge's options, declared once: ``run``, ``grade`` and ``demo`` take the same ones under
+the same names (see :mod:`paperbench.options`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from paperbench.llm.types import ReasoningEffort
+from paperbench.options import opt
+
+LOCAL_JUDGE = "local/smollm2"
+
+
+def default_judge() -> str:
+    """A real judge when a provider key is set, else the embedded local model."""
+    if os.environ.get("OPENAI_API_KEY"):
+        return "openai/o3-mini"
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return "anthropic/claude-sonnet-4-5"
+    return LOCAL_JUDGE
+
+
+class JudgeOptions(BaseModel):
+    """Which judge grades, how it sees the rubric, and how its calls are made."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    judge: str | None = opt(
+        None,
+        "Judge model: openai/MODEL, openai-responses/MODEL, anthropic/MODEL, "
+        "openai-compatible/MODEL@URL or local/smollm2.",
+        default_help="openai/o3-mini with OPENAI_API_KEY, anthropic/claude-sonnet-4-5 with "
+        "ANTHROPIC_API_KEY, else local/smollm2",
+    )
+    judge_context_window: int | None = opt(
+        None,
+        "Context window of a judge model the price table does not know.",
+        gt=0,
+        default_help="from the price table, or asked from an OpenAI-compatible server",
+    )
+    judge_base_url: str | None = opt(
+        None, "Base URL of the judge's API (a proxy, or a compatible server)."
+    )
+    code_dev: bool = opt(False, "Grade only Code Development leaves; no reproduction needed.")
+    max_depth: int | None = opt(None, "Grade subtrees this deep as one item each.", ge=1)
+    batch: int = opt(1, "Grade up to K neighbouring leaves of one category per call.", ge=1)
+    reasoning_effort: ReasoningEffort | None = opt(
+        None, "The judge's reasoning effort, where the model has one."
+    )
+    judge_temperature: float | None = opt(
+        None, "The judge's sampling temperature.", default_help="the provider's; 0 for local"
+    )
+    judge_seed: int | None = opt(
+        None, "The judge's sampling seed, where supported.", default_help="none; 0 for local"
+    )
+    judge_max_output_tokens: int = opt(8192, "Output limit of one judge call.", ge=1)
+    judge_concurrency: int | None = opt(
+        None,
+        "Judge calls at once.",
+        ge=1,
+        fingerprint=False,
+        default_help="the provider's own limit",
+    )
+    judge_timeout: float = opt(
+        600.0, "Seconds to wait for one judge reply.", gt=0, fingerprint=False
+    )
+    cache: bool = opt(True, "Reuse judge replies from the cache.", negative=True, fingerprint=False)
+    cache_path: Path | None = opt(
+        None,
+        "The judge's reply cache.",
+        fingerprint=False,
+        default_help="$PAPERBENCH_HOME/cache/judge.sqlite",
+    )
+    judge_prompts: Path | None = opt(
+        None,
+        "Folder of the judge's prompt templates (its content is what counts for resume).",
+        fingerprint=False,
+        default_help="grader/prompts",
+    )
+    prices: Path | None = opt(
+        None,
+        "Model table with prices and context windows.",
+        fingerprint=False,
+        default_help="grader/prices.json",
+    )
+
+    def resolved(self) -> JudgeOptions:
+        """These options with the judge named (from the API keys at hand when it was not)."""
+        return self if self.judge else self.model_copy(update={"judge": default_judge()})
+
+    @property
+    def model_name(self) -> str:
+        return self.judge or default_judge()

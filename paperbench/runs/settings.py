@@ -1,0 +1,64 @@
+"""What one ``paperbench run`` asks for: its own options and the stages' option models.
+
+:class:`RunSettings` holds the stages' own option models (:class:`AgentOptions`,
+:class:`ReproductionOptions`, :class:`JudgeOptions`) rather than a flattened copy of them, so an
+option is declared once (:mod:`paperbench.options`) and reaches its stage unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from paperbench.agents.options import AgentOptions
+from paperbench.agents.specs import load_agent_spec
+from paperbench.grading.options import JudgeOptions
+from paperbench.options import opt
+from paperbench.reproduction.options import ReproductionOptions
+
+
+class RunOptions(BaseModel):
+    """The run command's own options: which papers, how many seeds, where, how many at once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    papers: list[str] = opt(..., "Paper ids or bundle folders (repeat, or a,b).")
+    seeds: int = opt(1, "Runs per paper.", ge=1)
+    first_seed: int = opt(0, "Number of the first seed.", ge=0)
+    concurrency: int = opt(1, "Runs at once (each run's stages go one after another).", ge=1)
+    runs_dir: Path = opt(Path("runs"), "Where run directories go.")
+    papers_dir: list[Path] | None = opt(None, "Extra folders of paper bundles.")
+    live: bool | None = opt(
+        None,
+        "Show the live table; without it, one line per stage change.",
+        negative=True,
+        default_help="when stdout is a terminal",
+    )
+
+    def paper_names(self) -> list[str]:
+        return [name for item in self.papers for name in item.split(",") if name]
+
+
+class RunSettings(BaseModel):
+    """Everything one ``paperbench run`` asks for, grouped by the stage that uses it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run: RunOptions
+    agent: AgentOptions
+    reproduction: ReproductionOptions = ReproductionOptions()
+    judge: JudgeOptions = JudgeOptions()
+
+    def agent_label(self) -> str:
+        """The agent configuration's name in run directories and the leaderboard, e.g.
+        ``basic/openai/gpt-4o``.
+
+        Raises:
+            AgentSpecError: the agent spec cannot be found or read.
+        """
+        spec = load_agent_spec(self.agent.agent)
+        model = self.agent.agent_model or spec.model
+        if model and spec.kind in ("basic", "iterative"):
+            return f"{self.agent.agent}/{model}"
+        return self.agent.agent
