@@ -1,0 +1,1 @@
+"""Two-spirals optimizer comparison (numpy only)."""
