@@ -1,0 +1,1 @@
+"""Label smoothing vs. calibration for logistic regression on synthetic data."""
