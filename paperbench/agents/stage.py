@@ -128,6 +128,10 @@ class AgentInputs(StageInputs):
         spec = load_agent_spec(options.agent)
         limits = limits_for(paper, spec, working_time_seconds=options.agent_time_limit)
         script = options.replay_script
+        if script is not None and spec.kind != "replay":
+            raise PaperbenchError(
+                f"--replay-script is for the replay agent; agent {options.agent} is {spec.kind}"
+            )
         if script is None and spec.kind == "replay" and spec.script:
             script = Path(spec.script)
         if script is not None and not script.is_file():

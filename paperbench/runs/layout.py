@@ -1,20 +1,10 @@
-"""The run directory: one folder per (agent configuration, paper, seed), one file per stage.
+"""The run directory: one folder per (agent configuration, paper, seed), one folder per stage.
 
-::
-
-    RUNS_DIR/<agent-slug>/<paper-id>/seed-<n>/
-        provenance.json        versions, git SHA, image ids, hashes, models, options (redacted)
-        state.json             each stage's status: done stages are never redone
-        agent/                 agent.json, transcript.jsonl, instructions.md, monitor.json,
-                               snapshots/, submission.tar and manifest.json (the capture)
-        reproduction/          reproduction.json, reproduce.log, executed submission
-        submission/            the captured submission, extracted (Code-Dev grading reads it)
-        grading/               graded_tree.json, summary.json, ledger.jsonl, prompts
-        run.json               the run's record for the leaderboard
-
-A stage's folder is complete only once ``state.json`` says the stage is ``done``; a folder of a
-stage that is not done is the debris of an interrupted attempt and is removed before the stage
-runs again.
+What each file holds is described once, in the README ("The run directory"); each stage's
+Result names its own file (:mod:`paperbench.contracts`). This module knows the folders, the
+order of the stages (:data:`STAGES`, the one place it is written) and ``state.json``: a stage's
+folder is complete only once ``state.json`` says the stage is ``done`` under the fingerprint of
+the inputs it ran under; anything else is redone.
 """
 
 from __future__ import annotations
@@ -31,7 +21,7 @@ from pydantic import BaseModel, Field
 from paperbench.files import write_json_atomic
 
 Stage = Literal["agent", "reproduction", "grading"]
-StageStatus = Literal["done", "running", "failed"]
+StageStatus = Literal["done", "running", "failed", "stale"]
 STAGES: tuple[Stage, ...] = ("agent", "reproduction", "grading")
 
 
@@ -42,6 +32,9 @@ def slug(text: str) -> str:
 
 
 class StageState(BaseModel):
+    """One stage in ``state.json``. ``stale``: a stage before it was redone, so it must run
+    again; ``attempts`` counts every start, across redos."""
+
     status: StageStatus
     started_at: datetime
     finished_at: datetime | None = None

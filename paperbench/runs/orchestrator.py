@@ -43,6 +43,7 @@ from paperbench.files import write_json_atomic
 from paperbench.grading.grade import GradeInputs, GradeResult, grade, judge_spec, rule_summary
 from paperbench.llm.errors import ProviderSetupError
 from paperbench.llm.keys import require_key
+from paperbench.llm.retry import RetryPolicy
 from paperbench.papers import PaperBundle
 from paperbench.reproduction import ReproductionInputs, ReproductionResult, reproduce
 from paperbench.rubric import validate_file
@@ -148,6 +149,7 @@ class Orchestrator:
     agent_factory: Callable[[AgentSpec, PaperBundle], Agent] | None = None
     images: dict[str, str] = field(default_factory=dict)
     on_change: Callable[[RunStatus], None] = lambda status: None
+    judge_retry: RetryPolicy | None = None
     statuses: list[RunStatus] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -241,7 +243,7 @@ class Orchestrator:
             step = self.steps[name]
             inputs = step.inputs(run)
             if inputs is None:
-                self._forget(status.paths, STAGES[index : index + 1])
+                self._forget(status.paths, STAGES[index : index + 1], drop=True)
                 continue
             try:
                 result = await self._stage(run, step, inputs, STAGES[index + 1 :])
@@ -287,12 +289,17 @@ class Orchestrator:
         paths.mark(step.name, "done", fingerprint=wanted)
         return result
 
-    def _forget(self, paths: RunPaths, stages: tuple[Stage, ...]) -> None:
-        """Remove what ``stages`` left, folder and state alike."""
+    def _forget(self, paths: RunPaths, stages: tuple[Stage, ...], *, drop: bool = False) -> None:
+        """Remove the folders of ``stages`` and mark them ``stale`` in the state (``drop``:
+        remove their entries, for a stage this run skips)."""
         state = paths.load_state()
         for stage in stages:
             shutil.rmtree(paths.stage_dir(stage), ignore_errors=True)
-            state.stages.pop(stage, None)
+            entry = state.stages.get(stage)
+            if drop or entry is None:
+                state.stages.pop(stage, None)
+            else:
+                state.stages[stage] = entry.model_copy(update={"status": "stale"})
         paths.save_state(state)
 
     # -- the stages --------------------------------------------------------------------------
@@ -379,7 +386,7 @@ class Orchestrator:
     async def _run_grading(self, inputs: StageInputs, out: Path, run: RunContext) -> StageResult:
         assert isinstance(inputs, GradeInputs)
         try:
-            return await grade(inputs, out)
+            return await grade(inputs, out, retry=self.judge_retry)
         except ProviderSetupError as error:
             raise StageFailed(
                 Failure(kind="judge_error", stage="grading", reason=str(error))

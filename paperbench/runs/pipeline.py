@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from paperbench.contracts import FAILURES
 from paperbench.grading.grade import judge_spec
 from paperbench.papers import PaperBundle, PaperRegistry
 from paperbench.runs import provenance
@@ -83,12 +82,3 @@ def docker_orchestrator(
 def failed_runs(records: list[RunRecord]) -> list[RunRecord]:
     """The runs that ended in a failure class or with invalid leaves: ``run`` exits 1 for them."""
     return [record for record in records if record.failures or record.invalid_leaves]
-
-
-def describe_failure_kinds() -> str:
-    """The failure classes, one line each (for ``--help`` texts and the README)."""
-    lines = []
-    for kind, rule in FAILURES.items():
-        graded = "graded" if rule.graded else "scores 0"
-        lines.append(f"{kind}: {rule.meaning} ({graded})")
-    return "\n".join(lines)

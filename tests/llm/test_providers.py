@@ -24,7 +24,9 @@ from paperbench.llm import (
     open_provider,
     parse_model_name,
 )
+from paperbench.llm.errors import ConnectFailed
 from paperbench.llm.provider import Provider
+from paperbench.llm.types import Completion
 from tests.support.llm_server import Reply, ScriptedLLMServer, ScriptedToolCall
 
 MODELS = ["openai/o3-mini", "openai-responses/o3-mini", "anthropic/claude-sonnet-4-6"]
@@ -270,3 +272,34 @@ def test_a_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("OPENAI_API_KEY")
     with pytest.raises(ProviderSetupError, match="OPENAI_API_KEY"):
         open_provider(parse_model_name("openai/o3-mini"))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_server_that_never_answered_and_refuses_connections_is_not_retried(name: str) -> None:
+    with ScriptedLLMServer() as server:
+        base = server.url if name.startswith("anthropic") else server.openai_url
+    sleep = FakeSleep()
+    spec = parse_model_name(name, base_url=base)
+    provider = open_provider(spec, retry=RetryPolicy(sleep=sleep))
+    with pytest.raises(ProviderSetupError, match="cannot reach model"):
+        asyncio.run(provider.generate(request()))
+    assert sleep.waits == []
+
+
+class FlakyConnection(Provider):
+    """Answers once, then cannot connect: the retry decision around the SDKs, alone."""
+
+    async def _attempt(self, request: GenerateRequest) -> Completion:
+        if self.answered:
+            raise ConnectFailed("connection failed: [Errno 111] Connection refused")
+        return Completion(text="first")
+
+
+def test_a_server_that_answered_before_and_then_refuses_is_retried() -> None:
+    sleep = FakeSleep()
+    spec = parse_model_name("openai-compatible/m@http://127.0.0.1:9/v1", context_window=8000)
+    provider = FlakyConnection(spec, retry=RetryPolicy(sleep=sleep, max_attempts=3))
+    assert asyncio.run(provider.generate(request())).text == "first"
+    with pytest.raises(ServerError, match="Connection refused"):
+        asyncio.run(provider.generate(request()))
+    assert len(sleep.waits) == 2, "a blip in a long run is retried with backoff"

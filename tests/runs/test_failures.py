@@ -13,8 +13,7 @@ from paperbench.agents.protocol import AgentContext, AgentResult
 from paperbench.agents.specs import AgentSpec
 from paperbench.papers import PaperBundle, load_bundle
 from paperbench.runs.orchestrator import Orchestrator
-from paperbench.sandbox.base import Sandbox, SandboxSpec
-from paperbench.sandbox.local_backend import LocalSandbox
+from tests.support.inprocess import local
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.runs import run_settings, write_paper
 
@@ -29,10 +28,6 @@ class CrashingAgent:
             f"{context.submission_dir}/reproduce.sh", "mkdir -p results\necho 1 > results/x\n"
         )
         raise RuntimeError("the agent tripped over its own feet")
-
-
-def local(spec: SandboxSpec) -> Sandbox:
-    return LocalSandbox(spec.model_copy(update={"allow_unsafe_local": True}))
 
 
 def test_a_crashing_agent_is_an_agent_error_and_its_submission_is_still_graded(

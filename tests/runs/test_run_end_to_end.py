@@ -14,8 +14,13 @@ import docker
 import pytest
 
 from paperbench.sandbox.labels import RUN_ID
-from tests.support.llm_server import ScriptedLLMServer
-from tests.support.runs import paperbench_process, replay_script, write_paper
+from tests.support.llm_server import RecordedRequest, Reply, ScriptedLLMServer, ScriptedToolCall
+from tests.support.runs import (
+    paperbench_process,
+    replay_script,
+    score_development_only,
+    write_paper,
+)
 
 pytestmark = pytest.mark.docker
 FAKE_KEY = "sk-test-do-not-leak-0123456789abcdef"
@@ -264,3 +269,43 @@ def test_the_demo_runs_the_reference_agent_end_to_end_and_ranks_it(
     board = json.loads((runs / "leaderboard.json").read_text())
     assert board["entries"][0]["agent"] == "reference"
     assert (runs / "report" / "report.html").is_file()
+
+
+def test_a_basic_agent_on_a_self_hosted_server_runs_with_the_window_the_server_reports(
+    tmp_path: Path, reproducer_image: str, agent_image: str
+) -> None:
+    """`--agent-model openai-compatible/MODEL@URL` with no window given: the server is asked
+    (vLLM's /v1/models), and the agent and the judge both run against it."""
+    agent_turns = [
+        Reply(
+            tool_calls=[
+                ScriptedToolCall(
+                    "bash",
+                    {
+                        "command": "printf 'mkdir -p results\\necho 1 > results/x\\n' "
+                        "> /home/submission/reproduce.sh"
+                    },
+                )
+            ]
+        ),
+        Reply(tool_calls=[ScriptedToolCall("submit", {"message": "done"})]),
+    ]
+
+    def respond(request: RecordedRequest) -> Reply:
+        if request.body.get("tools"):
+            return agent_turns.pop(0) if agent_turns else Reply(content="nothing more")
+        return score_development_only(request)
+
+    pages = {"/v1/models": {"data": [{"id": "m", "max_model_len": 32768}]}}
+    with ScriptedLLMServer(default=respond, pages=pages) as server:
+        args = toy_run(tmp_path, server, tmp_path / "unused.yaml")
+        at = args.index("--replay-script")
+        del args[at : at + 2]
+        args[args.index("replay")] = "basic"
+        model = f"openai-compatible/m@{server.openai_url}"
+        run_to_end(*args, "--agent-model", model, home=tmp_path / "home")
+    [path] = (tmp_path / "runs").rglob("run.json")
+    record = json.loads(path.read_text())
+    assert record["agent"] == f"basic/{model}"
+    assert record["failures"] == [] and record["score"] == pytest.approx(1 / 3)
+    assert agent_turns == []
