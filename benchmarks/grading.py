@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from paperbench.llm.tokens import count_tokens  # noqa: E402
 from paperbench.rubric import load_rubric  # noqa: E402
+from tests.support.grading import reproduction_record  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "paperbench-rubrics"
 ORIGINAL = {"calls_per_leaf": 3.0, "input_tokens_per_leaf": 69_600, "usd_77_leaves": 3.7}
@@ -84,12 +85,10 @@ def build_fixture(root: Path, paper_id: str) -> tuple[Path, Path]:
     for name in ("metrics.json", "table.md"):
         text = json.dumps({f"run_{i}": rng.random() for i in range(300)}, indent=1)
         (results / name).write_text(text)
-        created.append({"path": f"results/{name}", "size": len(text), "sha256": ""})
+        created.append(f"results/{name}")
     log = [f"epoch {i} loss {1 / (i + 1):.5f} acc {i / 3000:.4f}" for i in range(3000)]
     (repro / "reproduce.log").write_text("\n".join(["starting", *log, "done"]))
-    (repro / "reproduction.json").write_text(json.dumps({
-        "exit_code": 0, "timed_out": False, "oom_killed": False, "duration_seconds": 3600.0,
-        "files_created": created}))
+    reproduction_record("succeeded", exit_code=0, duration=3600.0, created=created).save(repro)
     return bundle, repro
 
 
@@ -144,15 +143,15 @@ def shared_prefix_shares(stats: list[dict[str, Any]]) -> list[float]:
 
 def child(args: argparse.Namespace) -> None:
     """One grade in this process; prints its figures as JSON."""
-    from paperbench.grading import GradeOptions, grade_submission
+    from paperbench.grading import GradeInputs, JudgeOptions, grade_sync
     from paperbench.papers import load_bundle
 
     bundle = load_bundle(Path(args.bundle))
-    options = GradeOptions(judge="openai/o3-mini", base_url=args.url, batch=args.batch,
-                           concurrency=64, cache_path=Path(args.cache))
+    options = JudgeOptions(judge="openai/o3-mini", judge_base_url=args.url, batch=args.batch,
+                           judge_concurrency=64, cache_path=Path(args.cache))
     started = time.monotonic()
-    result = grade_submission(bundle, out_dir=Path(args.out), options=options,
-                              reproduction=Path(args.reproduction))
+    inputs = GradeInputs.resolve(bundle, options, reproduction=Path(args.reproduction))
+    result = grade_sync(inputs, Path(args.out))
     seconds = time.monotonic() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak, "ledger": result.ledger.model_dump(),

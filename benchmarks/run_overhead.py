@@ -27,8 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from paperbench.agents.options import AgentOptions
+from paperbench.grading.options import JudgeOptions
 from paperbench.papers import PaperRegistry
-from paperbench.runs.orchestrator import Orchestrator, RunSettings
+from paperbench.runs.orchestrator import Orchestrator
+from paperbench.runs.settings import RunOptions, RunSettings
 from paperbench.sandbox.docker_backend import DockerSandbox
 from tests.support.llm_server import ScriptedLLMServer, schema_responder
 
@@ -38,11 +41,11 @@ def one_run(paper: str, judge: str, context_window: int | None) -> dict[str, flo
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["PAPERBENCH_HOME"] = scratch
         settings = RunSettings(
-            agent="reference",
-            judge=judge,
-            runs_dir=Path(scratch) / "runs",
-            judge_context_window=context_window,
-            judge_concurrency=1,
+            run=RunOptions(papers=[paper], runs_dir=Path(scratch) / "runs"),
+            agent=AgentOptions(agent="reference"),
+            judge=JudgeOptions(
+                judge=judge, judge_context_window=context_window, judge_concurrency=1
+            ),
         )
         orchestrator = Orchestrator(settings, [bundle], DockerSandbox)
         started = time.monotonic()
