@@ -49,6 +49,7 @@ from paperbench.llm.tokens import encoding_name
 from paperbench.llm.types import GenerateSettings, ReasoningEffort
 from paperbench.papers import PaperBundle
 from paperbench.runs.provenance import git_revision
+from paperbench.secrets import redact_text
 
 
 class GradeOptions(BaseModel):
@@ -217,8 +218,12 @@ async def grade_submission_async(
         calls_planned=len(judge.calls),
         seconds=round(time.monotonic() - started, 3),
     )
-    (out_dir / "graded_tree.json").write_text(json.dumps(tree, indent=2), encoding="utf-8")
-    (out_dir / "summary.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    (out_dir / "graded_tree.json").write_text(
+        redact_text(json.dumps(tree, indent=2)), encoding="utf-8"
+    )
+    (out_dir / "summary.json").write_text(
+        redact_text(result.model_dump_json(indent=2)), encoding="utf-8"
+    )
     return result
 
 

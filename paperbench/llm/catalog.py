@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from paperbench.errors import PaperbenchError
 from paperbench.llm.types import Usage
 from paperbench.resources import resource_dir
+from paperbench.secrets import strip_userinfo
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "openai-compatible", "local"]
 PROVIDER_KINDS: tuple[ProviderKind, ...] = (
@@ -152,29 +153,36 @@ def parse_model_name(
     """Parse ``name`` (see the module docstring) and look it up in the table.
 
     ``context_window`` overrides the table's; ``base_url`` points a hosted provider elsewhere
-    (the SDKs' ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` are honoured too).
+    (the SDKs' ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` are honoured too). A user and
+    password in a URL are registered as secrets (:mod:`paperbench.secrets`) and left out of the
+    spec's ``name``, which results record; ``base_url`` keeps them, for the client.
 
     Raises:
         ModelNameError: the name has no known provider prefix, lacks a model or URL, or its
             context window is neither in the table nor given.
     """
     table = table or load_price_table()
+    shown = strip_userinfo(name)
     kind, slash, rest = name.partition("/")
     if not slash or kind not in PROVIDER_KINDS or not rest.strip():
         raise ModelNameError(
-            f"model {name!r}: expected PROVIDER/MODEL with PROVIDER one of "
+            f"model {shown!r}: expected PROVIDER/MODEL with PROVIDER one of "
             f"{', '.join(PROVIDER_KINDS)} (e.g. openai/o3-mini, local/smollm2)"
         )
     provider: ProviderKind = kind
     model = rest
     if provider == "openai-compatible":
-        model, at, url = rest.rpartition("@")
+        model, at, url = rest.partition("@http")
+        url = "http" + url
         if not at or not model or not url.startswith(("http://", "https://")):
             raise ModelNameError(
-                f"model {name!r}: write openai-compatible/MODEL@URL, "
+                f"model {shown!r}: write openai-compatible/MODEL@URL, "
                 "e.g. openai-compatible/llama3@http://127.0.0.1:8080/v1"
             )
         base_url = url
+        name = f"{kind}/{model}@{strip_userinfo(url)}"
+    elif base_url is not None:
+        strip_userinfo(base_url)
     spec_key = f"{'openai' if provider == 'openai-responses' else provider}/{model}"
     price = table.lookup(spec_key)
     if provider == "local" and model.endswith(".gguf") and price is None:
@@ -182,7 +190,7 @@ def parse_model_name(
     window = context_window or (price.context_window if price else None)
     if window is None:
         raise ModelNameError(
-            f"model {name!r} is not in the model table {table.source}; give its context "
+            f"model {shown!r} is not in the model table {table.source}; give its context "
             "window with --context-window TOKENS (its calls will be counted without a price)"
         )
     return ModelSpec(

@@ -30,6 +30,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from paperbench.secrets import redact_text
+
 Stage = Literal["agent", "reproduction", "grading"]
 StageStatus = Literal["done", "running", "failed"]
 STAGES: tuple[Stage, ...] = ("agent", "reproduction", "grading")
@@ -55,7 +57,12 @@ class RunState(BaseModel):
 
 
 def write_json_atomic(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of either (even after SIGKILL)."""
+    """Readers see the old file or the new one, never half of either (even after SIGKILL).
+
+    Every secret the harness knows is replaced first (:func:`paperbench.secrets.redact_text`):
+    this is the one door through which the run directory's JSON records are written.
+    """
+    text = redact_text(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
