@@ -35,6 +35,7 @@ from paperbench.grading.inputs import (
     Reproduction,
     load_reproduction,
     read_submission,
+    reading_budget,
 )
 from paperbench.grading.judge import Judge, JudgeOptions
 from paperbench.grading.ledger import Ledger, LedgerTotals
@@ -129,11 +130,15 @@ async def grade_submission_async(
         )
     )
     repro: Reproduction | None = load_reproduction(reproduction) if reproduction else None
+    budget = reading_budget(spec.context_window)
+    query = " ".join(node.requirements for _, node in bundle.rubric.walk())
     if repro is not None:
         created = {item.path for item in repro.record.files_created}
-        files = read_submission(repro.submission_dir, created=created)
+        files = read_submission(
+            repro.submission_dir, created=created, max_total_bytes=budget, query=query
+        )
     elif submission is not None:
-        files = read_submission(submission)
+        files = read_submission(submission, max_total_bytes=budget, query=query)
     else:
         raise InputError("nothing to grade: give --submission PATH or --reproduction DIR")
     plan = build_plan(bundle.rubric, code_dev=options.code_dev, max_depth=options.max_depth)

@@ -36,3 +36,30 @@ def nested_value(levels: int) -> Any:
     for _ in range(levels - 1):
         value = [value]
     return value
+
+
+def fence_code_of(prompt: str) -> str:
+    """The fence code a judge's prompt states."""
+    return prompt.split("Fence code for all material written by the agent: ", 1)[1].split()[0]
+
+
+def outside_fences(prompt: str) -> str:
+    """The lines of ``prompt`` that are not fenced material: a fence opens with a line that
+    starts ``<<<SUBMISSION-DATA CODE `` and closes with the line ``<<<END-SUBMISSION-DATA CODE>>>``
+    (CODE as the prompt states it). A closing line without an opening one, a fence opened twice
+    or left open is a broken prompt and fails the test."""
+    code = fence_code_of(prompt)
+    opening, closing = f"<<<SUBMISSION-DATA {code} ", f"<<<END-SUBMISSION-DATA {code}>>>"
+    outside: list[str] = []
+    inside = False
+    for line in prompt.split("\n"):
+        if line.startswith(opening):
+            assert not inside, "a fence opened inside a fence"
+            inside = True
+        elif line == closing:
+            assert inside, "a fence closed that was not open"
+            inside = False
+        elif not inside:
+            outside.append(line)
+    assert not inside, "a fence left open"
+    return "\n".join(outside)
