@@ -8,8 +8,9 @@ through :func:`redact_json`). What is registered:
 * the provider keys the LLM layer reads from the environment (:mod:`paperbench.llm`), the moment
   it reads them;
 * the user and password of a URL's userinfo (a ``--base-url``, ``OPENAI_BASE_URL``, the URL of
-  an ``openai-compatible/MODEL@URL`` judge), through :func:`strip_userinfo`, which also gives the
-  URL back without them — URLs are stored without userinfo;
+  an ``openai-compatible/MODEL@URL`` judge), and the ``Basic`` credentials an HTTP client makes
+  of them, through :func:`strip_userinfo`, which also gives the URL back without them — URLs
+  are stored without userinfo;
 * every environment variable whose name says it holds a secret (``*_API_KEY``, ``*TOKEN*``,
   ``*SECRET*``, ``*PASSWORD*``, ``*CREDENTIAL*``), looked at again on every redaction;
 * the value of any secret-named key of a configuration mapping (:func:`register_named`);
@@ -18,6 +19,9 @@ through :func:`redact_json`). What is registered:
 A value shorter than :data:`MIN_SECRET_LENGTH` characters is never registered: it would redact
 ordinary words everywhere. Each value is matched as written, percent-encoded (as it appears in a
 URL) and JSON-escaped (as it appears inside a JSON string).
+
+Userinfo found while redacting is registered too, so a URL's password written once (in
+provenance, say) is redacted from then on even where it appears alone.
 
 Behind the registry stands a second wall, patterns for well-known key shapes (OpenAI ``sk-``,
 Anthropic ``sk-ant-``, Google ``AIza``, Hugging Face ``hf_``, Groq ``gsk_``, AWS ``AKIA``/
@@ -30,6 +34,7 @@ JSON text leaves valid JSON.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -162,15 +167,19 @@ def strip_userinfo(text: str) -> str:
     """``text`` (a URL, or any string holding URLs) without the ``user:password@`` part of its
     URLs; each user and password is registered first.
     """
+    return _USERINFO.sub(_learn_and_drop, text)
 
-    def drop(match: re.Match[str]) -> str:
-        for found, what in ((match.group(3), "URL password"), (match.group(2), "URL user")):
-            if found:
-                register(found, what)
-                register(unquote(found), what)
-        return match.group(1)
 
-    return _USERINFO.sub(drop, text)
+def _learn_and_drop(match: re.Match[str]) -> str:
+    user, password = match.group(2), match.group(3)
+    for found, what in ((password, "URL password"), (user, "URL user")):
+        if found:
+            register(found, what)
+            register(unquote(found), what)
+    if password:  # what an HTTP client sends for it: Authorization: Basic base64(user:pass)
+        pair = f"{unquote(user)}:{unquote(password)}".encode()
+        register(base64.b64encode(pair).decode(), "URL basic auth")
+    return match.group(1)
 
 
 def redact_text(text: str) -> str:
@@ -191,7 +200,7 @@ def _redact(text: str, known: re.Pattern[str] | None) -> str:
         text = known.sub(REDACTED, text)
     text = _KEY_SHAPES.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _USERINFO.sub(r"\1", text)
+    return _USERINFO.sub(_learn_and_drop, text)
 
 
 def _redact_value(value: Any, known: re.Pattern[str] | None) -> Any:
