@@ -2,7 +2,8 @@
 
 Entry point: :func:`grade_submission` (or ``paperbench grade``). The modules, in the order data
 flows through them: :mod:`inputs` (submission, reproduction), :mod:`plan` (items to grade),
-:mod:`prompts` with :mod:`logs` and :mod:`retrieval` (stable prefix + leaf suffix),
+:mod:`prompts` with :mod:`logs`, :mod:`retrieval` and :mod:`fencing` (stable prefix + leaf
+suffix; the agent's material fenced, its names quoted),
 :mod:`judge` with :mod:`verdicts`, :mod:`cache`, :mod:`ledger` and :mod:`records` (calls),
 :mod:`aggregate` (scores and the graded tree), :mod:`grade` (wiring and output files).
 """
