@@ -20,8 +20,9 @@ A value shorter than :data:`MIN_SECRET_LENGTH` characters is never registered: i
 ordinary words everywhere. Each value is matched as written, percent-encoded (as it appears in a
 URL) and JSON-escaped (as it appears inside a JSON string).
 
-Userinfo found while redacting is registered too, so a URL's password written once (in
-provenance, say) is redacted from then on even where it appears alone.
+Only the harness's own settings and environment teach the registry: text being redacted (which
+may come from the agent) never does, so an agent cannot make the harness redact words of its
+choosing.
 
 Behind the registry stands a second wall, patterns for well-known key shapes (OpenAI ``sk-``,
 Anthropic ``sk-ant-``, Google ``AIza``, Hugging Face ``hf_``, Groq ``gsk_``, AWS ``AKIA``/
@@ -200,7 +201,7 @@ def _redact(text: str, known: re.Pattern[str] | None) -> str:
         text = known.sub(REDACTED, text)
     text = _KEY_SHAPES.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _USERINFO.sub(_learn_and_drop, text)
+    return _USERINFO.sub(r"\1", text)
 
 
 def _redact_value(value: Any, known: re.Pattern[str] | None) -> Any:

@@ -89,6 +89,11 @@ def test_any_url_userinfo_is_dropped_from_text_even_unregistered() -> None:
     )
 
 
+def test_text_being_redacted_never_teaches_the_registry() -> None:
+    assert redact_text("agent wrote http://u:agent-chosen-word@h/") == "agent wrote http://h/"
+    assert redact_text("agent-chosen-word stays") == "agent-chosen-word stays"
+
+
 def test_a_model_name_with_userinfo_is_recorded_without_it() -> None:
     spec = parse_model_name(
         "openai-compatible/judge@http://user:url-canary-password@127.0.0.1:9/v1",

@@ -55,8 +55,9 @@ class Provenance(BaseModel):
 
 def redact(value: Any, name: str = "") -> Any:
     """``value`` with secrets replaced, recursively through dicts and lists: the value of a
-    secret-named key whole (and registered, so it is redacted wherever else it appears), every
-    other string by value (:func:`paperbench.secrets.redact_json`)."""
+    secret-named key whole, a URL's userinfo (both registered, so they are redacted wherever
+    else they appear), every other string by value (:func:`paperbench.secrets.redact_json`).
+    Only for the harness's own settings: what it is given is learned as secrets."""
     return secrets.redact_json(_by_name(value, name))
 
 
@@ -65,6 +66,8 @@ def _by_name(value: Any, name: str) -> Any:
         if isinstance(value, str):
             secrets.register(value, f"option {name}")
         return REDACTED
+    if isinstance(value, str) and "://" in value:
+        return secrets.strip_userinfo(value)  # learns the password: settings are trusted
     if isinstance(value, dict):
         return {key: _by_name(item, str(key)) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -74,7 +77,8 @@ def _by_name(value: Any, name: str) -> Any:
 
 def redact_command_line(arguments: list[str]) -> list[str]:
     """The command line with the value of every secret-named option replaced (``--api-key X``
-    and ``--api-key=X`` alike, and registered), then redacted by value."""
+    and ``--api-key=X`` alike) and URLs without userinfo (both registered), then redacted by
+    value."""
     kept: list[str] = []
     secret_next = False
     for argument in arguments:
@@ -92,7 +96,7 @@ def redact_command_line(arguments: list[str]) -> list[str]:
                 secrets.register(option.group(3), "command-line option")
                 kept.append(f"{argument.split('=', 1)[0]}={REDACTED}")
             continue
-        kept.append(argument)
+        kept.append(secrets.strip_userinfo(argument))
     return list(secrets.redact_json(kept))
 
 
