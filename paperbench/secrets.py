@@ -67,6 +67,10 @@ _PATTERNS = (
     r"gh[pousr]_[A-Za-z0-9]{36,}",
     r"github_pat_[A-Za-z0-9_]{40,}",
 )
+_KEY_PREFIXES = (
+    "sk-", "AIza", "hf_", "gsk_", "AKIA", "ASIA", "xox", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+    "github_pat_",
+)  # fmt: skip
 #: Not inside a longer word; a JSON escape such as ``\n`` right before counts as a boundary, so
 #: JSON text can be redacted as it is.
 _START = r"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbf]))"
@@ -91,6 +95,7 @@ class _Registry:
         self.values: dict[str, str] = {}
         self.pattern: re.Pattern[str] | None = None
         self.seen_environment: set[tuple[str, str]] = set()
+        self.environment_snapshot: dict[bytes, bytes] | None = None
 
     def add(self, value: str, label: str) -> bool:
         forms = {
@@ -121,6 +126,7 @@ class _Registry:
             self.values.clear()
             self.pattern = None
             self.seen_environment.clear()
+            self.environment_snapshot = None
 
 
 _registry = _Registry()
@@ -153,8 +159,15 @@ def register_named(values: dict[str, Any], *, source: str = "setting") -> None:
 
 def register_environment(environ: Mapping[str, str] | None = None) -> None:
     """Register every secret-named variable of the environment, and the userinfo of any URL in
-    one; cheap to call often (a variable already seen is skipped)."""
-    for name, value in (environ if environ is not None else os.environ).items():
+    one. Cheap to call before every write: the process environment is looked at again only
+    when it changed since the last look."""
+    if environ is None:
+        raw = getattr(os.environ, "_data", None)  # CPython's bytes copy: compared in C
+        if raw is not None and raw == _registry.environment_snapshot:
+            return
+        _registry.environment_snapshot = dict(raw) if raw is not None else None
+        environ = os.environ
+    for name, value in environ.items():
         if (name, value) in _registry.seen_environment:
             continue
         _registry.seen_environment.add((name, value))
@@ -197,11 +210,17 @@ def redact_json(value: Any) -> Any:
 
 
 def _redact(text: str, known: re.Pattern[str] | None) -> str:
+    # Each pattern runs only when the text holds its fixed part: a plain substring search is
+    # far cheaper than a regular expression tried at every position of a large prompt block.
     if known is not None:
         text = known.sub(REDACTED, text)
-    text = _KEY_SHAPES.sub(REDACTED, text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _USERINFO.sub(r"\1", text)
+    if any(prefix in text for prefix in _KEY_PREFIXES):
+        text = _KEY_SHAPES.sub(REDACTED, text)
+    if "earer" in text or "EARER" in text:
+        text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    if "://" in text:
+        text = _USERINFO.sub(r"\1", text)
+    return text
 
 
 def _redact_value(value: Any, known: re.Pattern[str] | None) -> Any:
