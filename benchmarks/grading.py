@@ -15,6 +15,15 @@ cache, then the same grade again (the cache's turn), first one leaf per call, th
 
 Shared prefix: for each request the server saw, the tokens of its leading segments that some
 other request also began with, over its input tokens; we print the smallest such share.
+
+    .venv/bin/python benchmarks/grading.py --cases large   # only the 2 GiB submission
+
+The large case (issue #12, item 6) grades a 2 GiB submission — 64 distinct ~200 kB text files
+with the rubric's vocabulary, hard-linked into folders until the listing adds up to 2 GiB, so
+it takes 13 MB of disk — in Code-Dev mode with ``--batch 8``, and prints the grade's peak memory
+(target <= 500 MB). Its baseline, in the same run: the same grade with reading unbounded (as
+before the reading budget) on a 64 MiB slice of the same files, extrapolated linearly to 2 GiB,
+and the bounded grade of that slice.
 """
 
 from __future__ import annotations
@@ -38,7 +47,9 @@ from paperbench.llm.tokens import count_tokens  # noqa: E402
 from paperbench.rubric import load_rubric  # noqa: E402
 from tests.support.grading import reproduction_record  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "data" / "paperbench-rubrics"
+#: PaperBench's rubrics; ``$PAPERBENCH_RUBRICS_DIR`` points elsewhere (a git worktree, say).
+SHARED = Path(os.environ.get("PAPERBENCH_RUBRICS_DIR")
+              or REPO.parent / "shared" / "data" / "paperbench-rubrics")
 ORIGINAL = {"calls_per_leaf": 3.0, "input_tokens_per_leaf": 69_600, "usd_77_leaves": 3.7}
 PAPER_TOKENS, SUBMISSION_TOKENS, SUBMISSION_FILES = 25_000, 59_000, 42
 
@@ -141,6 +152,81 @@ def shared_prefix_shares(stats: list[dict[str, Any]]) -> list[float]:
     return shares
 
 
+LARGE_DISTINCT, LARGE_FILE_BYTES, MiB = 64, 200_000, 1024 * 1024
+
+
+def build_large_submission(root: Path, sentences: list[str], total_bytes: int) -> int:
+    """A submission of ``total_bytes`` listed bytes made of hard links to 64 distinct text files
+    under ``root/distinct``; returns how many files it lists."""
+    rng = random.Random(1)
+    distinct = root.parent / f"{root.name}-distinct"
+    distinct.mkdir(parents=True)
+    sources = []
+    for index in range(LARGE_DISTINCT):
+        lines: list[str] = []
+        while sum(len(line) + 1 for line in lines) < LARGE_FILE_BYTES:
+            lines.append(f"# {rng.choice(sentences)}")
+            lines.append(f"value_{len(lines)} = {rng.random():.6f}")
+        path = distinct / f"part_{index:02d}.py"
+        path.write_text("\n".join(lines)[:LARGE_FILE_BYTES])
+        sources.append(path)
+    (root / "reproduce.sh").parent.mkdir(parents=True)
+    (root / "reproduce.sh").write_text("#!/bin/bash\npython part_00.py\n")
+    count = 0
+    while count * LARGE_FILE_BYTES < total_bytes:
+        folder = root / f"copy_{count // LARGE_DISTINCT:04d}"
+        folder.mkdir(exist_ok=True)
+        os.link(sources[count % LARGE_DISTINCT], folder / sources[count % LARGE_DISTINCT].name)
+        count += 1
+    return count + 1
+
+
+def child_large(args: argparse.Namespace) -> None:
+    """A Code-Dev grade of a plain submission folder in this process; prints figures as JSON."""
+    import paperbench.grading.grade as grade_module
+    from paperbench.grading import GradeOptions, grade_submission
+    from paperbench.papers import load_bundle
+
+    if args.unbounded:  # the reading before the budget: every text file, whole
+        grade_module.reading_budget = lambda window: 1 << 50
+    bundle = load_bundle(Path(args.bundle))
+    options = GradeOptions(judge="openai/o3-mini", base_url=args.url, batch=8, concurrency=64,
+                           code_dev=True, use_cache=False)
+    started = time.monotonic()
+    result = grade_submission(bundle, out_dir=Path(args.out), options=options,
+                              submission=Path(args.submission))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": time.monotonic() - started, "peak_mb": peak,
+                      "items": result.summary.items, "invalid": len(result.summary.invalid)}))
+
+
+def run_large(work: Path, bundle: Path, env: dict[str, str], gib: float) -> None:
+    sentences = _words(bundle / "rubric.json")
+    big, small = work / "large" / "submission", work / "slice" / "submission"
+    files = build_large_submission(big, sentences, int(gib * 1024 * MiB))
+    build_large_submission(small, sentences, 64 * MiB)
+    server, url = start_server(work / "large", 0.0)
+    try:
+        common = {"bundle": bundle, "url": f"{url}/v1", "large": True}
+        bounded = run_child(env, submission=big, out=work / "out-large", **common)
+        slice_bounded = run_child(env, submission=small, out=work / "out-slice", **common)
+        slice_unbounded = run_child(env, submission=small, out=work / "out-slice-all",
+                                    unbounded=True, **common)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    growth = (slice_unbounded["peak_mb"] - slice_bounded["peak_mb"]) / 64  # MB per MiB read
+    extrapolated = slice_bounded["peak_mb"] + growth * gib * 1024
+    print(f"\n== a {gib:g} GiB submission: {files:,} text files, Code-Dev grade, --batch 8 ==")
+    print(f"bounded reading:   peak memory {bounded['peak_mb']:.0f} MB (target <= 500 MB), "
+          f"{bounded['seconds']:.1f} s, {bounded['items']} items, {bounded['invalid']} invalid")
+    print(f"64 MiB slice:      bounded {slice_bounded['peak_mb']:.0f} MB, unbounded (every file "
+          f"read whole, as before) {slice_unbounded['peak_mb']:.0f} MB")
+    print(f"unbounded at {gib:g} GiB: ~{extrapolated / 1024:.1f} GB extrapolated "
+          f"({growth:.1f} MB per MiB read); bounded uses "
+          f"{bounded['peak_mb'] / extrapolated:.1%} of that")
+
+
 def child(args: argparse.Namespace) -> None:
     """One grade in this process; prints its figures as JSON."""
     from paperbench.grading import GradeInputs, JudgeOptions, grade_sync
@@ -173,16 +259,35 @@ def main() -> None:
     parser.add_argument("--paper", default="pinn")
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    for name in ("bundle", "reproduction", "url", "cache", "out"):
+    parser.add_argument("--cases", default="judge,large",
+                        help="which cases to run: judge (the rubric), large (2 GiB submission)")
+    parser.add_argument("--large-gib", type=float, default=2.0, help="size of the large case")
+    for name in ("bundle", "reproduction", "url", "cache", "out", "submission"):
         parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    for flag in ("large", "unbounded"):
+        parser.add_argument(f"--{flag}", type=lambda v: v == "True", default=False,
+                            help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.large:
+        child_large(args)
+        return
     if args.child:
         child(args)
         return
 
     work = Path(tempfile.mkdtemp(prefix="paperbench-bench-"))
     bundle, repro = build_fixture(work / "fixture", args.paper)
+    cases = set(args.cases.split(","))
+    env = {**os.environ, "OPENAI_API_KEY": "benchmark", "PAPERBENCH_HOME": str(work / "home")}
+    if "judge" in cases:
+        run_judge(args, work, bundle, repro, env)
+    if "large" in cases:
+        run_large(work, bundle, env, args.large_gib)
+
+
+def run_judge(args: argparse.Namespace, work: Path, bundle: Path, repro: Path,
+              env: dict[str, str]) -> None:
     paper_tokens = count_tokens((bundle / "paper.md").read_text())
     files = sorted(p for p in (repro / "submission").rglob("*") if p.is_file()
                    and "results" not in p.parts)
@@ -190,7 +295,6 @@ def main() -> None:
     leaves = sum(1 for _ in load_rubric(bundle / "rubric.json").leaves())
     print(f"fixture: {args.paper} rubric, {leaves} leaves; paper {paper_tokens} tokens; "
           f"submission {len(files)} files, {sub_tokens} tokens; latency {args.latency} s/call")
-    env = {**os.environ, "OPENAI_API_KEY": "benchmark", "PAPERBENCH_HOME": str(work / "home")}
     server, url = start_server(work, args.latency)
     try:
         for batch in (1, 8):

@@ -61,6 +61,7 @@ from paperbench.resources import resource_dir
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.errors import SandboxError
 from paperbench.sandbox.images import AGENT_IMAGE
+from paperbench.secrets import redact_text
 
 RESULT_FILE = "agent.json"
 TRANSCRIPT_FILE = "transcript.jsonl"
@@ -335,7 +336,9 @@ async def run_agent_in(
     finally:
         transcript.close()
     report = monitor_transcript(transcript.path, list(view.blacklist))
-    (out_dir / MONITOR_FILE).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    (out_dir / MONITOR_FILE).write_text(
+        redact_text(report.model_dump_json(indent=2)), encoding="utf-8"
+    )
     stage = AgentStageResult(
         paper_id=paper.id,
         agent=result.model_copy(

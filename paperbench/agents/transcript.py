@@ -14,7 +14,9 @@ is killed still leaves everything up to its last event, and the blacklist monito
   and in working time (wall time minus API waits).
 
 No secret is ever written: the scaffold records what the model said and what the sandbox
-answered, never request headers or the provider's configuration.
+answered, never request headers or the provider's configuration, and every line passes through
+:func:`paperbench.secrets.redact_text` on its way to the file, so a key that turns up anyway (in
+an error message, a model string, a reply) is replaced by value.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from paperbench.agents.clock import RunClock
+from paperbench.secrets import redact_text
 
 
 class Transcript:
@@ -52,7 +55,8 @@ class Transcript:
             "working": round(working, 3),
             **fields,
         }
-        self._file.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+        line = redact_text(json.dumps(event, ensure_ascii=False, default=str))
+        self._file.write(line + "\n")
         self._file.flush()
         return self.events
 

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
+from paperbench import secrets
 from paperbench.errors import PaperbenchError
 
 ENV_PREFIX = "PAPERBENCH_"
@@ -70,6 +71,7 @@ def _load(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) ->
     ]
     if unknown_top:
         raise PaperbenchError(f"{value}: {', '.join(unknown_top)}: not an option of any command")
+    secrets.register_named(data, source=f"config file {value}")
     ctx.default_map = {**(ctx.default_map or {}), **values}
     return value
 

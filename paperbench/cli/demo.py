@@ -24,6 +24,7 @@ from paperbench.grading.options import JudgeOptions
 from paperbench.options import opt
 from paperbench.papers import PaperRegistry
 from paperbench.runs.settings import RunOptions, RunSettings
+from paperbench.secrets_options import SecretsOptions
 
 console = Console(highlight=False)
 DEMO_PAPER = "label-smoothing-calibration"
@@ -39,9 +40,12 @@ class DemoOptions(BaseModel):
     live: bool = opt(False, "Show the live table instead of one line per stage change.")
 
 
-@from_models(DemoOptions, JudgeOptions)
-def demo(ctx: typer.Context, options: DemoOptions, judge: JudgeOptions) -> None:
+@from_models(DemoOptions, JudgeOptions, SecretsOptions)
+def demo(
+    ctx: typer.Context, options: DemoOptions, judge: JudgeOptions, secrets: SecretsOptions
+) -> None:
     """Run the reference agent on a bundled paper end to end, then the leaderboard."""
+    secrets.apply()
     started = time.monotonic()
     bundle = PaperRegistry(include_imported=False).get(options.paper)
     settings = RunSettings(

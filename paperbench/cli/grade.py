@@ -22,6 +22,7 @@ from paperbench.cli.options import from_models, registry
 from paperbench.grading import GradeInputs, GradeResult, grade_sync
 from paperbench.grading.options import JudgeOptions
 from paperbench.options import opt
+from paperbench.secrets_options import SecretsOptions
 
 console = Console(highlight=False)
 
@@ -81,9 +82,12 @@ def _print(result: GradeResult) -> None:
     console.print(f"graded tree and records in {escape(result.out_dir)}")
 
 
-@from_models(GradeCommandOptions, JudgeOptions)
-def grade(ctx: typer.Context, options: GradeCommandOptions, judge: JudgeOptions) -> None:
+@from_models(GradeCommandOptions, JudgeOptions, SecretsOptions)
+def grade(
+    ctx: typer.Context, options: GradeCommandOptions, judge: JudgeOptions, secrets: SecretsOptions
+) -> None:
     """Grade a submission against its paper's rubric with an LLM judge."""
+    secrets.apply()
     bundle = registry(options.papers_dir).get(options.paper)
     out_dir = options.out or Path("grades") / f"{bundle.id}-{time.strftime('%Y%m%d-%H%M%S')}"
     inputs = GradeInputs.resolve(

@@ -28,6 +28,7 @@ from paperbench.runs.orchestrator import Orchestrator, RunStatus
 from paperbench.runs.pipeline import docker_orchestrator, failed_runs, resolve_papers
 from paperbench.runs.record import RunRecord
 from paperbench.runs.settings import RunOptions, RunSettings
+from paperbench.secrets_options import SecretsOptions
 
 console = Console(highlight=False)
 
@@ -137,15 +138,17 @@ def summarise(records: list[RunRecord], runs_dir: Path) -> None:
         raise typer.Exit(1)
 
 
-@from_models(RunOptions, AgentOptions, ReproductionOptions, JudgeOptions)
+@from_models(RunOptions, AgentOptions, ReproductionOptions, JudgeOptions, SecretsOptions)
 def run(
     ctx: typer.Context,
     run_options: RunOptions,
     agent: AgentOptions,
     reproduction: ReproductionOptions,
     judge: JudgeOptions,
+    secrets: SecretsOptions,
 ) -> None:
     """Run agent (ending with the capture) → reproduction → grading for every paper and seed."""
+    secrets.apply()
     settings = RunSettings(
         run=run_options, agent=agent, reproduction=reproduction, judge=judge.resolved()
     )

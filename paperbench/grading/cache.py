@@ -7,7 +7,8 @@ makes no calls; changing the paper, a submission file, a template, the model or 
 changes the key of exactly the prompts it touches.
 
 Only replies that validated are stored: a failed or malformed reply is tried again next time.
-Replies are stored as the provider sent them, so a later change to validation applies to cached
+Replies are stored as the provider sent them (but for any secret in them, redacted by
+:func:`paperbench.secrets.redact_text`), so a later change to validation applies to cached
 replies too. With a temperature above zero the cache returns the first sample; to measure a
 judge's variance, grade with ``--no-cache``.
 
@@ -27,6 +28,7 @@ from typing import Any
 from paperbench.llm.catalog import ModelSpec
 from paperbench.llm.types import Completion, GenerateSettings, OutputSchema, Usage
 from paperbench.papers import home_dir
+from paperbench.secrets import redact_text
 
 SCHEMA_VERSION = 1
 
@@ -84,7 +86,7 @@ class JudgeCache:
             "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
             (
                 key,
-                completion.text,
+                redact_text(completion.text),
                 completion.model_version,
                 completion.usage.model_dump_json(),
                 time.time(),

@@ -39,7 +39,13 @@ from paperbench.contracts import Failure, StageInputs, StageResult, located, tre
 from paperbench.files import write_json_atomic
 from paperbench.grading.aggregate import ItemResult, ScoreSummary, graded_tree, summarise
 from paperbench.grading.cache import JudgeCache, default_cache_path
-from paperbench.grading.inputs import InputError, Reproduction, load_reproduction, read_submission
+from paperbench.grading.inputs import (
+    InputError,
+    Reproduction,
+    load_reproduction,
+    read_submission,
+    reading_budget,
+)
 from paperbench.grading.judge import Judge, JudgeOptions
 from paperbench.grading.ledger import Ledger, LedgerTotals
 from paperbench.grading.options import JudgeOptions as JudgeChoice
@@ -319,7 +325,13 @@ async def grade(
         created = (
             {item.path for item in repro.record.files_created} if executed and repro else set()
         )
-        files = read_submission(files_root, created=created)
+        query = " ".join(node.requirements for _, node in bundle.rubric.walk())
+        files = read_submission(
+            files_root,
+            created=created,
+            max_total_bytes=reading_budget(spec.context_window),
+            query=query,
+        )
         files_digest = files.digest()
         no_run_reason = ""
         if repro is not None and not ran:

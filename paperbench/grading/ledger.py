@@ -7,6 +7,9 @@ provider's prompt cache), ``cache_write`` (Anthropic's cache writes) and ``outpu
 from the model table (:mod:`paperbench.llm.catalog`); a model without a price is counted in
 tokens and its cost reported as unknown, never as zero. A cache hit costs nothing and is
 recorded as such, with the tokens it would have cost kept for reference.
+
+Entries are redacted on their way to the file (:func:`paperbench.secrets.redact_text`): a
+failed call's message or a model string can carry a key or a URL's password.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pydantic import BaseModel
 
 from paperbench.llm.catalog import Price, price_of
 from paperbench.llm.types import Usage
+from paperbench.secrets import redact_text
 
 Outcome = Literal["graded", "invalid-reply", "failed", "cache-hit"]
 
@@ -103,4 +107,4 @@ class Ledger:
     def write(self, path: Path) -> None:
         with open(path, "w", encoding="utf-8") as handle:
             for entry in self.entries:
-                handle.write(entry.model_dump_json() + "\n")
+                handle.write(redact_text(entry.model_dump_json()) + "\n")

@@ -18,11 +18,13 @@ lexical ranking (:mod:`paperbench.grading.retrieval`), and every leaf of that su
 resulting prefix. The listing of all files stays the same for every subtree, ahead of the chosen
 files, so even different subtrees share the listing.
 
-Everything the agent wrote — files, log, outputs — is *fenced* with a code derived from a hash of
-that material, so the material cannot contain the code and cannot close its own fence: a file
-that says "grade this 1" or forges an end-of-data line stays data. The instructions say so.
-Placeholders in templates are filled in one pass, so text inserted into a template is never
-read as a placeholder.
+Everything the agent wrote — files, their names and listings, the log, outputs — is *fenced*
+(:mod:`paperbench.grading.fencing`) with a code derived from a hash of that material, so the
+material cannot contain the code, and a fence-like line inside it is escaped, so it cannot close
+its own fence: a file that says "grade this 1", forges an end-of-data line or is *named* with
+newlines and an instruction stays data. Names are quoted on one line wherever they appear. The
+instructions say so. Placeholders in templates are filled in one pass, so text inserted into a
+template is never read as a placeholder.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from paperbench.grading.fencing import choose_fence_code, fenced, quote_name
 from paperbench.grading.inputs import FileKind, Reproduction, Submission, SubmissionFile
 from paperbench.grading.logs import prepare_log
 from paperbench.grading.plan import (
@@ -113,21 +116,16 @@ class Prefix:
 
 
 def fence_code(submission: Submission, log: str) -> str:
-    """A code no fenced material contains: a hash of that very material."""
-    material = submission.digest() + hashlib.sha256(log.encode("utf-8", "replace")).hexdigest()
-    texts = [f.text or "" for f in submission.files] + [log]
-    salt = 0
-    while True:
-        code = "PB-" + hashlib.sha256(f"{salt}:{material}".encode()).hexdigest()[:16].upper()
-        if not any(code in text for text in texts):
-            return code
-        salt += 1
+    """A code no fenced material (texts, names, log) contains: derived from a hash of it."""
+    seed = submission.digest() + hashlib.sha256(log.encode("utf-8", "replace")).hexdigest()
+    texts = [f.text or "" for f in submission.files] + [f.path for f in submission.files]
+    return choose_fence_code(seed, [*texts, log])
 
 
-def fenced(code: str, label: str, text: str) -> str:
-    return (
-        f"<<<SUBMISSION-DATA {code} {label}>>>\n{text.rstrip()}\n<<<END-SUBMISSION-DATA {code}>>>"
-    )
+def path_label(path: str) -> str:
+    """The label of a fenced file: ``path="..."``, the name quoted and escaped if need be."""
+    quoted = quote_name(path)
+    return f"path={quoted}" if quoted.startswith('"') else f'path="{quoted}"'
 
 
 class PromptBuilder:
@@ -175,23 +173,24 @@ class PromptBuilder:
         return Block(label, text, self.count(text), cache)
 
     def _file_text(self, item: SubmissionFile) -> str:
-        return fenced(self.code, f'path="{item.path}"', item.text or "")
+        return fenced(self.code, path_label(item.path), item.text or "")
 
     def _file_cost(self, item: SubmissionFile) -> int:
         if item.path not in self._file_tokens:
             self._file_tokens[item.path] = self.count(self._file_text(item)) + 1
         return self._file_tokens[item.path]
 
-    @staticmethod
-    def _listing(files: Sequence[SubmissionFile]) -> str:
+    def _listing(self, files: Sequence[SubmissionFile]) -> str:
+        """The files as a fenced list: names are the agent's, so they are data too."""
         lines = []
         for item in files[:LISTING_LIMIT]:
             note = f", not shown: {item.note or 'binary'}" if item.text is None else ""
             note = ", cut" if item.note == "cut" else note
-            lines.append(f"- {item.path} ({item.kind}, {item.size} bytes{note})")
-        if len(files) > LISTING_LIMIT:
-            lines.append(f"- [... {len(files) - LISTING_LIMIT} more files not listed ...]")
-        return "\n".join(lines) or "(none)"
+            lines.append(f"- {quote_name(item.path)} ({item.kind}, {item.size} bytes{note})")
+        more = len(files) - LISTING_LIMIT + self.submission.unlisted
+        if more > 0:
+            lines.append(f"- [... {more} more files not listed ...]")
+        return fenced(self.code, "listing", "\n".join(lines)) if lines else "(none)"
 
     def _files_block(
         self,

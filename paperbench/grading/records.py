@@ -3,8 +3,12 @@
 ``DIR/prompts/<sha256>.md`` holds each distinct prompt block once (the paper, the files block of
 a view, ...); ``DIR/calls.jsonl`` has one line per call attempt: the items it graded, the keys of
 its blocks in order, its suffix, the reply text, usage and outcome. :func:`assemble_prompt`
-rebuilds the exact text a call sent. A 2,000-leaf rubric with a 60k-token prefix is thus a few
+rebuilds the text a call sent. A 2,000-leaf rubric with a 60k-token prefix is thus a few
 hundred kilobytes of records instead of gigabytes.
+
+Blocks and call lines are redacted on their way to the files
+(:func:`paperbench.secrets.redact_text`): a block is still named by the hash of the text that was
+sent, but a secret in it (or a string shaped like an API key) is stored as ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import IO, Any
 
 from paperbench.grading.prompts import Prefix
 from paperbench.llm.types import Usage
+from paperbench.secrets import redact_text
 
 
 class CallRecorder:
@@ -47,7 +52,9 @@ class CallRecorder:
             key = block.key
             keys.append({"key": key, "label": block.label, "tokens": block.tokens})
             if key not in self._written:
-                (self.blocks_dir / f"{key}.md").write_text(block.text, encoding="utf-8")
+                (self.blocks_dir / f"{key}.md").write_text(
+                    redact_text(block.text), encoding="utf-8"
+                )
                 self._written.add(key)
         line: dict[str, Any] = {
             "call": call,
@@ -63,7 +70,7 @@ class CallRecorder:
             "model_version": model_version,
             "usage": usage.model_dump(),
         }
-        self._calls.write(json.dumps(line) + "\n")
+        self._calls.write(redact_text(json.dumps(line)) + "\n")
 
     def close(self) -> None:
         self._calls.close()

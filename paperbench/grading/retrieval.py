@@ -84,6 +84,20 @@ class LexicalIndex:
         return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
+def name_scores(names: Sequence[str], query: str) -> list[float]:
+    """BM25-style scores of file ``names`` (their terms only) against ``query``, for choosing
+    which files to read before any is read. Keeps only the terms a name shares with the query,
+    so a listing of a hundred thousand names costs little memory."""
+    wanted = set(terms(query))
+    shared = [[term for term in set(terms(name)) if term in wanted] for name in names]
+    frequency: Counter[str] = Counter(term for found in shared for term in found)
+    count = len(names)
+    return [
+        sum(math.log(1 + (count - frequency[t] + 0.5) / (frequency[t] + 0.5)) for t in found)
+        for found in shared
+    ]
+
+
 def choose_within_budget(
     ranked: Sequence[int],
     costs: Sequence[int],

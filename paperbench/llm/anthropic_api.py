@@ -20,6 +20,7 @@ from typing import Any
 
 import anthropic
 
+from paperbench import secrets
 from paperbench.llm.catalog import ModelSpec
 from paperbench.llm.errors import LLMError, ProviderSetupError, ServerError
 from paperbench.llm.provider import Provider, connection_error, timeout_error, translate_status
@@ -57,6 +58,10 @@ class AnthropicProvider(Provider):
                     f"model {spec.name} needs {KEY_ENV}; set it "
                     "(a judge can also run offline as local/smollm2)"
                 )
+            secrets.register(key, KEY_ENV)
+            for url in (spec.base_url, os.environ.get("ANTHROPIC_BASE_URL")):
+                if url:
+                    secrets.strip_userinfo(url)
             client = anthropic.AsyncAnthropic(api_key=key, base_url=spec.base_url, max_retries=0)
         self.client = client
 

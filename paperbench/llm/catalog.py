@@ -33,6 +33,7 @@ from paperbench.errors import PaperbenchError
 from paperbench.llm.discovery import server_context_window
 from paperbench.llm.types import Usage
 from paperbench.resources import resource_dir
+from paperbench.secrets import strip_userinfo
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "openai-compatible", "local"]
 PROVIDER_KINDS: tuple[ProviderKind, ...] = (
@@ -158,29 +159,36 @@ def parse_model_name(
     (the SDKs' ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` are honoured too). For a model the
     table does not know on an OpenAI-compatible server, the server is asked for its context
     window (:func:`paperbench.llm.discovery.server_context_window`) before the user is;
-    ``window_option`` is the flag the error message tells the user to set.
+    ``window_option`` is the flag the error message tells the user to set. A user and password
+    in a URL are registered as secrets (:mod:`paperbench.secrets`) and left out of the spec's
+    ``name``, which results record; ``base_url`` keeps them, for the client.
 
     Raises:
         ModelNameError: the name has no known provider prefix, lacks a model or URL, or its
             context window is neither in the table, given, nor reported by the server.
     """
     table = table or load_price_table()
+    shown = strip_userinfo(name)
     kind, slash, rest = name.partition("/")
     if not slash or kind not in PROVIDER_KINDS or not rest.strip():
         raise ModelNameError(
-            f"model {name!r}: expected PROVIDER/MODEL with PROVIDER one of "
+            f"model {shown!r}: expected PROVIDER/MODEL with PROVIDER one of "
             f"{', '.join(PROVIDER_KINDS)} (e.g. openai/o3-mini, local/smollm2)"
         )
     provider: ProviderKind = kind
     model = rest
     if provider == "openai-compatible":
-        model, at, url = rest.rpartition("@")
+        model, at, url = rest.partition("@http")
+        url = "http" + url
         if not at or not model or not url.startswith(("http://", "https://")):
             raise ModelNameError(
-                f"model {name!r}: write openai-compatible/MODEL@URL, "
+                f"model {shown!r}: write openai-compatible/MODEL@URL, "
                 "e.g. openai-compatible/llama3@http://127.0.0.1:8080/v1"
             )
         base_url = url
+        name = f"{kind}/{model}@{strip_userinfo(url)}"
+    elif base_url is not None:
+        strip_userinfo(base_url)
     spec_key = f"{'openai' if provider == 'openai-responses' else provider}/{model}"
     price = table.lookup(spec_key)
     if provider == "local" and model.endswith(".gguf") and price is None:
@@ -191,7 +199,7 @@ def parse_model_name(
     if window is None:
         asked = " (the server did not report one)" if provider == "openai-compatible" else ""
         raise ModelNameError(
-            f"model {name!r} is not in the model table {table.source}{asked}; give its "
+            f"model {shown!r} is not in the model table {table.source}{asked}; give its "
             f"context window with {window_option} TOKENS (its calls will be counted without "
             "a price)"
         )

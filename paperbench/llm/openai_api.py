@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import openai
 
+from paperbench import secrets
 from paperbench.llm.catalog import ModelSpec
 from paperbench.llm.errors import LLMError, ProviderSetupError, ServerError
 from paperbench.llm.provider import Provider, connection_error, timeout_error, translate_status
@@ -52,6 +53,10 @@ def make_client(spec: ModelSpec) -> openai.AsyncOpenAI:
             )
     else:
         key = os.environ.get(COMPATIBLE_KEY_ENV) or "not-needed"
+    secrets.register(key, KEY_ENV if spec.provider != "openai-compatible" else COMPATIBLE_KEY_ENV)
+    for url in (spec.base_url, os.environ.get("OPENAI_BASE_URL")):
+        if url:
+            secrets.strip_userinfo(url)
     return openai.AsyncOpenAI(api_key=key, base_url=spec.base_url, max_retries=0)
 
 

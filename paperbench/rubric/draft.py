@@ -41,6 +41,7 @@ from paperbench.llm import (
     TextPart,
     Usage,
 )
+from paperbench.rubric.io import RubricLimitError, check_limits
 from paperbench.rubric.lint import Advice, LintConfig, lint_tree
 from paperbench.rubric.model import FINEGRAINED_TASK_CATEGORIES, TASK_CATEGORIES, RubricNode
 from paperbench.rubric.problems import Problem
@@ -192,6 +193,12 @@ def _check(text: str) -> tuple[RubricNode | None, list[str]]:
         parsed = json.loads(text)
     except json.JSONDecodeError as error:
         return None, [f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}"]
+    except RecursionError:
+        return None, ["JSON nested too deeply to read"]
+    try:
+        check_limits(parsed, "the draft")
+    except RubricLimitError as error:
+        return None, [str(error).removeprefix("the draft: ")]
     data = reply_to_rubric(parsed)
     if isinstance(data, dict):
         data["weight"] = 1  # the root's weight is not the model's to choose

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from paperbench.errors import RubricError
-from paperbench.rubric.io import read_json
+from paperbench.rubric.io import RubricLimitError, read_json
 from paperbench.rubric.model import RubricNode, display_path, join_path
 from paperbench.rubric.problems import Problem
 from paperbench.rubric.validate import validate_data
@@ -158,6 +158,8 @@ def lint_file(path: Path, config: LintConfig | None = None) -> LintReport:
     """Validate and lint the rubric at ``path``; an unreadable file is one problem."""
     try:
         data = read_json(path)
+    except RubricLimitError:
+        raise
     except RubricError as error:
         message = str(error).removeprefix(str(path)).lstrip(": ")
         return LintReport(str(path), None, [Problem(str(path), "", "(file)", message)])

@@ -37,6 +37,7 @@ import yaml
 from paperbench.errors import PaperError, RubricError
 from paperbench.resources import resource_dir
 from paperbench.rubric.model import RubricNode
+from paperbench.rubric.problems import clip
 from paperbench.rubric.validate import validate_data
 
 Source = Literal["auto", "contributions", "sections"]
@@ -182,8 +183,8 @@ def load_template(path: Path | None = None) -> dict[str, Any]:
         data = json.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RubricError(f"{source}: no such template") from None
-    except (OSError, ValueError) as error:
-        raise RubricError(f"{source}: not a JSON template: {error}") from None
+    except (OSError, ValueError, RecursionError) as error:
+        raise RubricError(f"{source}: not a JSON template: {clip(str(error))}") from None
     missing = [key for key in TEMPLATE_KEYS if not isinstance(data, dict) or key not in data]
     if missing:
         raise RubricError(

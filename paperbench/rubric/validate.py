@@ -6,6 +6,9 @@ read the parsed JSON directly and so still run when the model rejects some node.
 
 Errors make a rubric unusable for grading; warnings are worth a look but PaperBench's own
 rubrics have them (repeated ids), so they never fail validation on their own.
+
+A rubric over a size limit (:mod:`paperbench.rubric.io`) is not a list of problems but one
+:class:`~paperbench.rubric.io.RubricLimitError`, raised before anything walks the tree.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from paperbench.errors import RubricError
-from paperbench.rubric.io import parse_rubric, read_json
+from paperbench.rubric.io import RubricLimitError, parse_rubric, read_json
 from paperbench.rubric.model import TASK_CATEGORIES, RubricNode, join_path
-from paperbench.rubric.problems import Problem
+from paperbench.rubric.problems import Problem, brief
+
+SHOWN_REPEATS = 5
 
 
 def _walk_raw(data: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -60,7 +65,7 @@ def check_rules(data: Any, source: Path | str) -> list[Problem]:
             report(
                 "task_category",
                 f"an inner node ({len(children)} children) must not have a task category, "
-                f"found {category!r}",
+                f"found {brief(category)}",
                 "null on inner nodes",
             )
         requirements = node.get("requirements")
@@ -75,7 +80,9 @@ def check_rules(data: Any, source: Path | str) -> list[Problem]:
             )
     for node_id, paths in seen.items():
         if len(paths) > 1:
-            shown = ", ".join(path or "root" for path in paths)
+            shown = ", ".join(path or "root" for path in paths[:SHOWN_REPEATS])
+            if len(paths) > SHOWN_REPEATS:
+                shown += ", ..."
             problems.append(
                 Problem(
                     str(source),
@@ -96,7 +103,11 @@ def check_tree(tree: RubricNode, source: Path | str) -> list[Problem]:
 
 
 def validate_data(data: object, source: Path | str) -> tuple[RubricNode | None, list[Problem]]:
-    """Every problem of parsed JSON; the tree is None when the model rejects it."""
+    """Every problem of parsed JSON; the tree is None when the model rejects it.
+
+    Raises:
+        RubricLimitError: the tree is over a size limit.
+    """
     tree, structural = parse_rubric(data, source)
     found = _merge_same_field(structural)
     reported = {(problem.path, problem.field) for problem in found}
@@ -110,9 +121,15 @@ def validate_data(data: object, source: Path | str) -> tuple[RubricNode | None, 
 
 
 def validate_file(path: Path) -> tuple[RubricNode | None, list[Problem]]:
-    """Validate the rubric at ``path``; unreadable or non-JSON files become one problem."""
+    """Validate the rubric at ``path``; unreadable or non-JSON files become one problem.
+
+    Raises:
+        RubricLimitError: the file or its tree is over a size limit.
+    """
     try:
         data = read_json(path)
+    except RubricLimitError:
+        raise
     except RubricError as error:
         message = str(error).removeprefix(str(path)).lstrip(": ")
         return None, [Problem(str(path), "", "(file)", message)]

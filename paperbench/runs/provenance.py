@@ -4,8 +4,11 @@ Every run directory gets ``provenance.json``: the harness version and git revisi
 library versions, the images' ids, hashes of the rubric and the judge's prompt templates, the
 agent and judge models with their settings, the command line, and every option's value with
 where it came from (command line, environment, config file, default). Secrets are redacted
-before anything is written: option values whose name says key/token/secret/password, and any
-value that looks like an API key, become ``"[redacted]"``.
+before anything is written: the value of an option whose name says key/token/secret/password
+(also on the command line, as ``--api-key X`` or ``--api-key=X``) is registered as a secret and
+replaced whole, and every string then goes through :func:`paperbench.secrets.redact_json`, which
+replaces every secret the harness knows by value, anything shaped like an API key, and the
+userinfo of URLs.
 """
 
 from __future__ import annotations
@@ -20,16 +23,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from paperbench import __version__
+from paperbench import __version__, secrets
 from paperbench.contracts import file_sha256, tree_sha256
 from paperbench.resources import resource_dir
 from paperbench.revision import git_revision
+from paperbench.secrets import REDACTED, SECRET_NAME
 
-REDACTED = "[redacted]"
-_SECRET_NAME = re.compile(r"(api[_-]?key|token|secret|password|credential)", re.IGNORECASE)
-_SECRET_VALUE = re.compile(
-    r"\b(sk-[A-Za-z0-9_-]{8,}|sk-ant-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})"
-)
+_OPTION = re.compile(r"--?([A-Za-z0-9][A-Za-z0-9_.-]*)(=(.*))?", re.DOTALL)
 _LIBRARIES = ("docker", "openai", "anthropic", "pydantic", "typer", "rich", "jsonschema")
 
 
@@ -54,16 +54,50 @@ class Provenance(BaseModel):
 
 
 def redact(value: Any, name: str = "") -> Any:
-    """``value`` with secrets replaced, recursively through dicts and lists."""
-    if name and _SECRET_NAME.search(name) and value not in (None, "", False):
+    """``value`` with secrets replaced, recursively through dicts and lists: the value of a
+    secret-named key whole, a URL's userinfo (both registered, so they are redacted wherever
+    else they appear), every other string by value (:func:`paperbench.secrets.redact_json`).
+    Only for the harness's own settings: what it is given is learned as secrets."""
+    return secrets.redact_json(_by_name(value, name))
+
+
+def _by_name(value: Any, name: str) -> Any:
+    if name and SECRET_NAME.search(name) and value not in (None, "", False):
+        if isinstance(value, str):
+            secrets.register(value, f"option {name}")
         return REDACTED
+    if isinstance(value, str) and "://" in value:
+        return secrets.strip_userinfo(value)  # learns the password: settings are trusted
     if isinstance(value, dict):
-        return {key: redact(item, str(key)) for key, item in value.items()}
+        return {key: _by_name(item, str(key)) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    if isinstance(value, str):
-        return _SECRET_VALUE.sub(REDACTED, value)
+        return [_by_name(item, "") for item in value]
     return value
+
+
+def redact_command_line(arguments: list[str]) -> list[str]:
+    """The command line with the value of every secret-named option replaced (``--api-key X``
+    and ``--api-key=X`` alike) and URLs without userinfo (both registered), then redacted by
+    value."""
+    kept: list[str] = []
+    secret_next = False
+    for argument in arguments:
+        if secret_next:
+            secrets.register(argument, "command-line option")
+            kept.append(REDACTED)
+            secret_next = False
+            continue
+        option = _OPTION.fullmatch(argument)
+        if option and SECRET_NAME.search(option.group(1)):
+            if option.group(2) is None:
+                secret_next = True
+                kept.append(argument)
+            else:
+                secrets.register(option.group(3), "command-line option")
+                kept.append(f"{argument.split('=', 1)[0]}={REDACTED}")
+            continue
+        kept.append(secrets.strip_userinfo(argument))
+    return list(secrets.redact_json(kept))
 
 
 def _library_versions() -> dict[str, str]:
@@ -97,7 +131,9 @@ def collect(
         platform=platform.platform(),
         libraries=_library_versions(),
         created_at=datetime.now(UTC),
-        command_line=redact(list(command_line if command_line is not None else sys.argv)),
+        command_line=redact_command_line(
+            list(command_line if command_line is not None else sys.argv)
+        ),
         images=dict(images or {}),
         rubric_sha256=file_sha256(rubric) if rubric else None,
         prompt_templates_sha256=tree_sha256(prompts) if prompts.is_dir() else None,

@@ -16,6 +16,7 @@ from paperbench.agents.specs import load_agent_spec
 from paperbench.grading.options import JudgeOptions
 from paperbench.options import opt
 from paperbench.reproduction.options import ReproductionOptions
+from paperbench.secrets import strip_userinfo
 
 
 class RunOptions(BaseModel):
@@ -60,5 +61,5 @@ class RunSettings(BaseModel):
         spec = load_agent_spec(self.agent.agent)
         model = self.agent.agent_model or spec.model
         if model and spec.kind in ("basic", "iterative"):
-            return f"{self.agent.agent}/{model}"
+            return f"{self.agent.agent}/{strip_userinfo(model)}"
         return self.agent.agent

@@ -275,6 +275,8 @@ def _handler_for(server: EditorServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(self.rfile.read(length) or b"null")
             except ValueError:
                 raise RubricError("request body is not JSON") from None
+            except RecursionError:
+                raise RubricError("request body is nested too deeply to read") from None
             if not isinstance(body, dict) or "tree" not in body:
                 raise RubricError('request body must be {"tree": ...}')
             return body
