@@ -27,6 +27,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from paperbench.grading.overrides import ReviewedScore
+
 FailureKind = Literal[
     "agent_error", "infrastructure_error", "timeout", "disqualified", "judge_invalid"
 ]
@@ -74,6 +76,11 @@ class RunRecord(BaseModel):
     reproduction_seconds: float = 0.0
     grading_seconds: float = 0.0
     total_seconds: float = 0.0
+    reviewed: ReviewedScore | None = Field(
+        default=None,
+        description="the score with reviewers' overrides (grading/overrides.json), beside the "
+        "judge's; filled in when records are read (paperbench.runs.leaderboard.find_records)",
+    )
 
     @property
     def disqualified(self) -> bool:
