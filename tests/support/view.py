@@ -1,0 +1,147 @@
+"""Material for the viewer tests: a real run directory, made by the replay agent and a scripted
+judge, with hostile text in every place the viewer shows; a running viewer; raw HTTP.
+
+The run is made by the orchestrator in-process on the local sandbox backend (no Docker), as
+``tests/runs/test_failures.py`` does: agent stage, capture, monitor, reproduction and grading
+all run for real and write the files ``paperbench run`` writes. :func:`generate_run` is the one
+place that knows the orchestrator's API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from paperbench.papers import load_bundle
+from paperbench.view.server import ViewServer
+from tests.support.llm_server import RecordedRequest, Reply, ScriptedLLMServer, fill_schema
+from tests.support.runs import write_paper
+
+#: Would run if the page ever put untrusted text into HTML; tests check it never does.
+HOSTILE = '<img src=x onerror="window.pwned=1">'
+HOSTILE_SCRIPT = "<script>window.pwned=1</script>"
+HOSTILE_FILE = "<img src=x onerror=window.pwned=1>.txt"
+
+REPLAY = """\
+- bash: |
+    cat > reproduce.sh <<'SCRIPT'
+    #!/usr/bin/env bash
+    set -euo pipefail
+    mkdir -p results
+    echo 'training for 3 epochs'
+    echo '<script>window.pwned=1</script>'
+    python3 -c 'print("accuracy", 0.91)' | tee results/accuracy.txt
+    SCRIPT
+    printf 'import math\\n\\n\\ndef train():\\n    return 0.91\\n' > train.py
+    printf '<b>not bold</b>\\n' > '<img src=x onerror=window.pwned=1>.txt'
+- bash: echo '<script>window.pwned=1</script>'
+- submit: done
+"""
+
+
+def judge_with_hostile_explanations(request: RecordedRequest) -> Reply:
+    """Code Development leaves pass, the others fail; every explanation carries HTML and every
+    grade cites the source, the log, and a path outside the run."""
+    categories = re.findall(r"Requirement `[^`]*` \(([^)]*)\)", request.text)
+    score = 1 if categories and categories[-1] == "Code Development" else 0
+    values = {
+        "score": score,
+        "explanation": f"Judged from the code. {HOSTILE}",
+        "evidence": ["train.py:4-5", "reproduce.log:2", "../../../../etc/passwd"],
+    }
+    return Reply(json=fill_schema(request.schema or {}, values))
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def generate_run(folder: Path, *, snapshot_interval: float | None = None) -> Path:
+    """Run the replay agent on a toy paper into ``folder/runs``; return the run directory."""
+    from paperbench.runs.orchestrator import Orchestrator, RunSettings
+    from paperbench.sandbox.base import Sandbox, SandboxSpec
+    from paperbench.sandbox.local_backend import LocalSandbox
+
+    def local(spec: SandboxSpec) -> Sandbox:
+        return LocalSandbox(spec.model_copy(update={"allow_unsafe_local": True}))
+
+    script = folder / "replay.yaml"
+    script.write_text(REPLAY)
+    paper = load_bundle(write_paper(folder / "papers", "toy-a", (1, 1, 1)))
+    with (
+        _environment(PAPERBENCH_HOME=str(folder / "home")),
+        ScriptedLLMServer(default=judge_with_hostile_explanations) as judge,
+    ):
+        settings = RunSettings(
+            agent="replay",
+            replay_script=script,
+            judge=f"openai-compatible/judge@{judge.openai_url}",
+            judge_context_window=32000,
+            runs_dir=folder / "runs",
+            snapshot_interval=snapshot_interval,
+        )
+        orchestrator = Orchestrator(settings, [paper], local)
+        asyncio.run(orchestrator.run_all())
+    return orchestrator.statuses[0].paths.root
+
+
+@contextmanager
+def running_viewer(*roots: Path, reviewer: str = "tester") -> Iterator[ViewServer]:
+    server = ViewServer(list(roots), reviewer=reviewer)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def request(
+    server: ViewServer,
+    route: str,
+    body: Any = None,
+    *,
+    token: str | None = "default",
+    host: str | None = None,
+) -> tuple[int, Any]:
+    """One request; ``token=None`` sends none, ``"default"`` the server's own."""
+    headers = {"Content-Type": "application/json"}
+    if token == "default":
+        headers["X-Paperbench-Token"] = server.token
+    elif token is not None:
+        headers["X-Paperbench-Token"] = token
+    if host is not None:
+        headers["Host"] = host
+    data = None if body is None else json.dumps(body).encode()
+    call = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{route}",
+        data=data,
+        headers=headers,
+        method="POST" if data else "GET",
+    )
+    try:
+        with urllib.request.urlopen(call, timeout=30) as response:
+            raw, status = response.read(), response.status
+    except urllib.error.HTTPError as error:
+        raw, status = error.read(), error.code
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode()
