@@ -60,7 +60,7 @@ def markdown(board: Leaderboard) -> str:
         review = ""
         if reviewed:
             review = (
-                f" {_fmt(entry.reviewed)} ({entry.reviewed_runs} runs reviewed) |"
+                f" {_fmt(entry.reviewed)} ({entry.reviewed_runs} of {entry.runs} runs reviewed) |"
                 if entry.reviewed is not None
                 else " - |"
             )
