@@ -30,7 +30,6 @@ not computed: a depth-limited item's graded entry does not say which categories 
 
 from __future__ import annotations
 
-import copy
 import fcntl
 import json
 import math
@@ -268,51 +267,72 @@ def score_tree(tree: dict[str, Any], overrides: Overrides | None = None) -> Scor
 def apply_overrides(
     tree: dict[str, Any], overrides: Overrides
 ) -> tuple[dict[str, Any], ScoreSummary]:
-    """A copy of ``tree`` with overrides applied and marked, and its reviewed summary.
+    """``tree`` with overrides applied and marked, and its reviewed summary.
 
     An overridden item gets the reviewer's score, ``valid_score: true``, the reviewer's reason
     as ``explanation``, and ``review`` holding the override with the judge's score, validity and
     explanation. Inner nodes get recomputed scores and, when some item below them was
     overridden, ``reviewed_items`` (how many). Overrides naming no item of the tree are ignored.
+    ``tree`` itself is not changed: the nodes on the way to an override are new, the others are
+    shared with it.
 
     Raises:
         OverrideError: the tree is malformed.
     """
     plan, items = _plan(tree)
-    results = _results(items, overrides)
-    rolled = graded_tree(plan, results, {})
-    marked = copy.deepcopy(tree)
+    return _apply(tree, plan, items, overrides)
 
-    def visit(entry: dict[str, Any], recomputed: dict[str, Any], position: str) -> int:
+
+def _apply(
+    tree: dict[str, Any],
+    plan: PlanNode,
+    items: dict[str, dict[str, Any]],
+    overrides: Overrides,
+) -> tuple[dict[str, Any], ScoreSummary]:
+    results = _results(items, overrides)
+    if not any(path in items for path in overrides.overrides):
+        return tree, summarise(plan, results)
+    rolled = graded_tree(plan, results, {})
+
+    def visit(
+        entry: dict[str, Any], recomputed: dict[str, Any], position: str
+    ) -> tuple[dict[str, Any], int]:
         path = entry.get("path") if isinstance(entry.get("path"), str) else position
-        override = overrides.overrides.get(str(path))
         if item_kind(entry) is not None:
+            override = overrides.overrides.get(str(path))
             if override is None:
-                return 0
-            entry["review"] = {
+                return entry, 0
+            review = {
                 **override.model_dump(mode="json"),
                 "judge_explanation": entry.get("explanation"),
                 "judge_valid_score": entry.get("valid_score", True) is not False,
             }
-            entry.update(score=override.score, valid_score=True, explanation=override.reason)
-            return 1
-        children = _children(entry)
-        count = sum(
+            marked = {
+                **entry,
+                "score": override.score,
+                "valid_score": True,
+                "explanation": override.reason,
+                "review": review,
+            }
+            return marked, 1
+        pairs = zip(_children(entry), recomputed["sub_tasks"], strict=True)
+        visited = [
             visit(child, again, f"{position}/{index}" if position else str(index))
-            for index, (child, again) in enumerate(
-                zip(children, recomputed["sub_tasks"], strict=True)
-            )
-        )
-        if count:
-            entry.update(
-                score=recomputed["score"],
-                valid_score=recomputed["valid_score"],
-                reviewed_items=count,
-            )
-        return count
+            for index, (child, again) in enumerate(pairs)
+        ]
+        count = sum(found for _, found in visited)
+        if not count:
+            return entry, 0
+        marked = {
+            **entry,
+            "sub_tasks": [child for child, _ in visited],
+            "score": recomputed["score"],
+            "valid_score": recomputed["valid_score"],
+            "reviewed_items": count,
+        }
+        return marked, count
 
-    visit(marked, rolled, "")
-    return marked, summarise(plan, results)
+    return visit(tree, rolled, "")[0], summarise(plan, results)
 
 
 # -- the run directory ----------------------------------------------------------------------
@@ -327,8 +347,12 @@ def review(run_dir: Path) -> Review:
     grading = run_dir / "grading"
     tree = load_graded_tree(grading)
     overrides = load_overrides(grading)
-    marked, reviewed = apply_overrides(tree, overrides)
-    return Review(tree=marked, judge=score_tree(tree), reviewed=reviewed, overrides=overrides)
+    plan, items = _plan(tree)
+    judge = summarise(plan, _results(items, None))
+    if not overrides.overrides:
+        return Review(tree=tree, judge=judge, reviewed=judge, overrides=overrides)
+    marked, reviewed = _apply(tree, plan, items, overrides)
+    return Review(tree=marked, judge=judge, reviewed=reviewed, overrides=overrides)
 
 
 def reviewed_tree(run_dir: Path) -> dict[str, Any]:

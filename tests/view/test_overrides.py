@@ -13,6 +13,7 @@ import pytest
 
 from paperbench.grading.overrides import (
     OverrideError,
+    apply_overrides,
     load_overrides,
     remove_override,
     review,
@@ -122,6 +123,10 @@ def test_an_override_makes_an_invalid_leaf_valid(tmp_path: Path) -> None:
         1,
     )
     set_override(tmp_path, "1", 0, "Nothing in the submission does this.", "bob")
+    tree = json.loads((tmp_path / "grading" / "graded_tree.json").read_text())
+    unchanged = json.loads(json.dumps(tree))
+    apply_overrides(tree, load_overrides(tmp_path / "grading"))
+    assert tree == unchanged
     found = review(tmp_path)
     assert found.reviewed.score == found.reviewed.score_if_invalid_passed == pytest.approx(2 / 3)
     assert found.reviewed.invalid == []
