@@ -54,7 +54,7 @@ LOCK_FILE = ".overrides.lock"
 MAX_REASON_CHARS = 4000
 MAX_REVIEWER_CHARS = 100
 #: A graded tree larger than this is refused (the 1,963-leaf pinn tree is a few megabytes).
-MAX_TREE_BYTES = 256 * 1024 * 1024
+MAX_TREE_BYTES = 64 * 1024 * 1024
 
 
 class OverrideError(PaperbenchError):

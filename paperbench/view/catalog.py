@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,10 +26,12 @@ from typing import Any
 from paperbench.errors import PaperbenchError
 from paperbench.grading.overrides import OverrideError, reviewed_score, score_tree
 from paperbench.view.files import read_json
+from paperbench.view.lines import LineIndex
 
 MAX_DEPTH = 6
 MAX_RUNS = 20_000
 MAX_LEDGER_ENTRIES = 50_000
+MAX_LEDGER_LINE_BYTES = 256 * 1024
 MAX_LISTED_FILES = 2000
 STAGES = ("agent", "reproduction", "grading")
 RUN_MARKERS = ("state.json", "run.json")
@@ -141,14 +144,10 @@ def row(run_id: str, files: RunFiles) -> dict[str, Any]:
     started = [str(entry["started_at"]) for entry in stages.values() if entry.get("started_at")]
     ended = [str(entry["finished_at"]) for entry in stages.values() if entry.get("finished_at")]
     elapsed = _seconds(min(started), max(ended)) if started and ended else None
-    reviewed: dict[str, Any] | None = None
     problems = dict(files.problems)
-    try:
-        review = reviewed_score(root)
-        reviewed = review.model_dump() if review is not None else None
-    except OverrideError as error:
-        if (root / "grading" / "overrides.json").exists():
-            problems["grading/overrides.json"] = str(error)
+    reviewed, problem = _reviewed(root)
+    if problem is not None:
+        problems["grading/overrides.json"] = problem
     invalid = record.get("invalid_leaves")
     if invalid is None and isinstance(grade.get("invalid"), list):
         invalid = len(grade["invalid"])
@@ -179,6 +178,45 @@ def row(run_id: str, files: RunFiles) -> dict[str, Any]:
         "finished_at": record.get("finished_at"),
         "problems": problems,
     }
+
+
+_REVIEWS: dict[Path, tuple[tuple[int, ...], dict[str, Any] | None, str | None]] = {}
+_REVIEWS_LOCK = threading.Lock()
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        status = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (status.st_mtime_ns, status.st_size)
+
+
+def _reviewed(root: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The run's reviewed score (or why it cannot be computed), recomputed only when the
+    overrides or the graded tree changed: the runs page asks for every run every few seconds."""
+    grading = root / "grading"
+    overrides = _stamp(grading / "overrides.json")
+    if overrides[0] < 0:
+        return None, None
+    stamp = (*overrides, *_stamp(grading / "graded_tree.json"))
+    with _REVIEWS_LOCK:
+        cached = _REVIEWS.get(root)
+    if cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    try:
+        review = reviewed_score(root)
+        result: tuple[dict[str, Any] | None, str | None] = (
+            review.model_dump() if review is not None else None,
+            None,
+        )
+    except OverrideError as error:
+        result = (None, str(error))
+    with _REVIEWS_LOCK:
+        if len(_REVIEWS) > MAX_RUNS:
+            _REVIEWS.clear()
+        _REVIEWS[root] = (stamp, *result)
+    return result
 
 
 def _bounded_list(value: Any, limit: int) -> tuple[list[Any], int]:
@@ -263,19 +301,20 @@ def ledger(root: Path) -> dict[str, Any]:
     truncated = False
     problem = None
     try:
-        with path.open(encoding="utf-8", errors="replace") as stream:
-            for line in stream:
-                if len(entries) >= MAX_LEDGER_ENTRIES:
-                    truncated = True
-                    break
-                try:
-                    entries.append(json.loads(line[:1_000_000]))
-                except ValueError:
-                    entries.append({"unreadable": line[:200]})
+        page = LineIndex(path).read(1, MAX_LEDGER_ENTRIES, max_line_bytes=MAX_LEDGER_LINE_BYTES)
     except FileNotFoundError:
         problem = "missing"
     except OSError as error:
         problem = error.strerror
+    else:
+        truncated = page.next is not None
+        for line in page.lines:
+            try:
+                entries.append(json.loads(line.text) if not line.cut else None)
+            except ValueError:
+                entries.append(None)
+            if not isinstance(entries[-1], dict):
+                entries[-1] = {"note": f"unreadable ledger line {line.number}"}
     files = RunFiles.read(root)
     return {
         "entries": entries,

@@ -38,6 +38,11 @@ class Page:
         driver.get_log("browser")  # forget earlier pages' messages
 
     def open(self, fragment: str, ready: str) -> None:
+        # Marks of an earlier tab of the same document must not pass for this one's.
+        self.driver.execute_script(
+            "if (document.body) for (const k of Object.keys(document.body.dataset))"
+            " delete document.body.dataset[k]"
+        )
         self.driver.get(f"{self.server.url}#{fragment}")
         self.wait(
             lambda d: d.execute_script(f"return document.body.dataset.{ready}") == "1",
@@ -234,9 +239,17 @@ def test_a_run_in_progress_refreshes_as_it_goes(page: Page, run_dir: Path) -> No
     page.run_tab("transcript", "pbTranscript")
     assert len(page.finds(".event")) == 3
     assert "in progress" in page.text(".run-header")
+    half = len(events[5]) // 2
     with transcript.open("a") as stream:
-        stream.writelines(events[3:6])
+        stream.writelines([*events[3:5], events[5][:half]])  # the sixth caught mid-write
     page.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".event")) == 6, "no new events shown")
+    with transcript.open("a") as stream:
+        stream.writelines([events[5][half:], events[6]])
+    page.wait(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".event:not(.unreadable)")) == 7,
+        "the half-written event was not read again",
+    )
+    assert page.text('.event[data-line="6"] .type') == "tool_call"
     state["stages"]["agent"]["status"] = "done"
     state["stages"]["agent"]["finished_at"] = state["stages"]["agent"]["started_at"]
     (run_dir / "state.json").write_text(json.dumps(state))

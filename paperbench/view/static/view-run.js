@@ -213,10 +213,11 @@ function showTranscript(container, params) {
   const hits = el("div", { id: "transcript-hits", class: "hits" });
   const expandAll = el("button", { type: "button", text: "Expand loaded", onclick: () => list.querySelectorAll(".event").forEach((e) => e.querySelector(".event-body").hidden && e.toggle()) });
 
-  async function load() {
-    if (state.busy || state.next === null) return;
+  async function load(from) {
+    const start = from ?? state.next;
+    if (state.busy || start === null) return;
     state.busy = true;
-    const { ok, data } = await api("/api/run/transcript", { run: runView.id, start: state.next, count: TRANSCRIPT_PAGE, total: state.next === state.first ? 1 : undefined });
+    const { ok, data } = await api("/api/run/transcript", { run: runView.id, start, count: TRANSCRIPT_PAGE, total: start === state.first ? 1 : undefined });
     state.busy = false;
     if (!ok) {
       fill(list, el("p", { class: "muted", text: data.error }));
@@ -270,12 +271,18 @@ function showTranscript(container, params) {
   new IntersectionObserver((entries) => {
     if (entries.some((entry) => entry.isIntersecting)) load();
   }, { rootMargin: "400px" }).observe(sentinel);
+  // A run in progress: ask for events written since. A last row that was unreadable may have
+  // been caught half-written; it is asked for again.
   state.tail = async () => {
-    if (state.next === null) {
-      const last = list.querySelector(".event:last-of-type");
-      state.next = last ? Number(last.dataset.line) + 1 : 1;
-      await load();
+    if (state.next !== null || state.busy) return;
+    const last = list.querySelector(".event:last-of-type");
+    if (last && last.classList.contains("unreadable")) {
+      const again = Number(last.dataset.line);
+      last.remove();
+      await load(again);
+      return;
     }
+    await load(last ? Number(last.dataset.line) + 1 : 1);
   };
   (state.target ? openAt(state.target) : load()).then(() => mark("pb-transcript"));
 }

@@ -49,14 +49,15 @@ function textViewer(options) {
     );
   }
 
-  async function load(params) {
-    if (state.busy || state.next === null) return;
+  async function load(params, from) {
+    const start = from ?? state.next;
+    if (state.busy || start === null) return;
     state.busy = true;
     const { ok, data } = await api("/api/run/text", {
       run: options.run,
       area: options.area,
       path: options.path,
-      start: state.next,
+      start,
       count: TEXT_PAGE,
       ...(params || {}),
     });
@@ -127,13 +128,18 @@ function textViewer(options) {
 
   openAt(options.line ? Math.max(1, options.line - 5) : 1);
   root.reload = () => openAt(state.first || 1);
+  // A file still being written: read its last line again (it may have been partial) and any
+  // lines after it.
   root.tail = async () => {
-    if (state.next === null) {
-      // At the end: look for lines appended since.
-      const last = lines.querySelector(".line:last-of-type");
-      state.next = last ? Number(last.dataset.line) + 1 : 1;
-      await load();
-    }
+    if (state.next !== null || state.busy) return;
+    const last = lines.querySelector(".line:last-of-type");
+    const again = last ? Number(last.dataset.line) : 1;
+    const { ok, data } = await api("/api/run/text", { run: options.run, area: options.area, path: options.path, start: again, count: TEXT_PAGE });
+    if (!ok || data.binary || !data.lines.length) return;
+    if (last) last.remove();
+    lines.append(...data.lines.map(([number, text, cut]) => row(number, text, cut)));
+    state.next = data.next;
+    more.hidden = data.next === null;
   };
   return root;
 }

@@ -5,6 +5,7 @@ function route() {
   stopLive();
   setStatus("");
   $("app").dataset.state = "loading";
+  for (const key of Object.keys(document.body.dataset)) delete document.body.dataset[key];
   const hash = location.hash.replace(/^#/, "") || "/";
   const [path, search] = hash.split("?");
   const params = new URLSearchParams(search || "");
