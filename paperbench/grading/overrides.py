@@ -173,20 +173,6 @@ def _children(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return children
 
 
-def walk_tree(tree: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(path, node)`` for every node of a graded tree, depth first; the path is the node's
-    ``path`` field when it has one (our trees), else its position (PaperBench's trees)."""
-
-    def visit(entry: dict[str, Any], position: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        path = entry.get("path")
-        path = path if isinstance(path, str) else position
-        yield path, entry
-        for index, child in enumerate(_children(entry)):
-            yield from visit(child, f"{position}/{index}" if position else str(index))
-
-    yield from visit(tree, "")
-
-
 def item_kind(entry: dict[str, Any]) -> Literal["leaf", "subtree"] | None:
     """``leaf`` or ``subtree`` for a graded item, ``None`` for an inner node."""
     if _children(entry):

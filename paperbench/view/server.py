@@ -61,6 +61,8 @@ STATIC_FILES = {
     "view-common.js": "text/javascript",
     "view-runs.js": "text/javascript",
     "view-run.js": "text/javascript",
+    "view-transcript.js": "text/javascript",
+    "view-details.js": "text/javascript",
     "view-tree.js": "text/javascript",
     "view-text.js": "text/javascript",
     "view.js": "text/javascript",

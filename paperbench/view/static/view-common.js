@@ -31,7 +31,9 @@ function el(tag, props, ...children) {
 
 // replaceChildren that skips absent parts (null, undefined, false) instead of printing them.
 function fill(parent, ...children) {
-  parent.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  parent.replaceChildren(
+    ...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false),
+  );
   return parent;
 }
 
@@ -123,7 +125,10 @@ function scoreColour(value, valid) {
 }
 
 function scoreChip(value, valid, extraClass) {
-  const chip = el("span", { class: `chip ${extraClass || ""}`, text: valid === false ? "invalid" : fmtScore(value) });
+  const chip = el("span", {
+    class: `chip ${extraClass || ""}`,
+    text: valid === false ? "invalid" : fmtScore(value),
+  });
   chip.style.backgroundColor = scoreColour(value, valid);
   return chip;
 }
@@ -134,7 +139,10 @@ function keyValues(pairs) {
     { class: "facts" },
     pairs
       .filter((pair) => pair && pair[1] !== undefined)
-      .map(([key, value]) => [el("dt", { text: key }), el("dd", {}, value instanceof Node ? value : String(value ?? "–"))]),
+      .map(([key, value]) => [
+        el("dt", { text: key }),
+        el("dd", {}, value instanceof Node ? value : String(value ?? "–")),
+      ]),
   );
 }
 
@@ -162,7 +170,8 @@ function every(milliseconds, action) {
   const tick = async () => {
     if (generation !== live.generation) return;
     const again = await action();
-    if (again !== false && generation === live.generation) live.timer = setTimeout(tick, milliseconds);
+    if (again !== false && generation === live.generation)
+      live.timer = setTimeout(tick, milliseconds);
     else if (generation === live.generation) $("live").textContent = "";
   };
   live.timer = setTimeout(tick, milliseconds);

@@ -27,7 +27,11 @@ function stageBadges(stages) {
     "span",
     { class: "stages" },
     Object.entries(stages).map(([name, status]) =>
-      el("span", { class: `stage ${status}`, title: `${name}: ${status}`, text: name[0].toUpperCase() }),
+      el("span", {
+        class: `stage ${status}`,
+        title: `${name}: ${status}`,
+        text: name[0].toUpperCase(),
+      }),
     ),
   );
 }
@@ -40,7 +44,13 @@ function matchesRun(row) {
   if (show === "invalid" && !row.invalid_leaves) return false;
   const text = runsView.filter.trim().toLowerCase();
   if (!text) return true;
-  const haystack = [row.agent, row.paper, `seed ${row.seed}`, row.judge, ...row.failures.map((f) => f.kind)]
+  const haystack = [
+    row.agent,
+    row.paper,
+    `seed ${row.seed}`,
+    row.judge,
+    ...row.failures.map((f) => f.kind),
+  ]
     .join(" ")
     .toLowerCase();
   return text.split(/\s+/).every((word) => haystack.includes(word));
@@ -56,16 +66,25 @@ function sortedRuns() {
     if (x === y) return 0;
     if (x === null || x === undefined) return 1;
     if (y === null || y === undefined) return -1;
-    const order = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    const order =
+      typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
     return runsView.descending ? -order : order;
   });
   return rows;
 }
 
 function runRow(row) {
-  const failures = row.failures.map((f) => el("span", { class: `failure ${f.kind}`, title: `${f.stage}: ${f.reason}`, text: f.kind }));
+  const failures = row.failures.map((f) =>
+    el("span", { class: `failure ${f.kind}`, title: `${f.stage}: ${f.reason}`, text: f.kind }),
+  );
   const problems = Object.keys(row.problems || {}).length
-    ? el("span", { class: "failure", title: Object.entries(row.problems).map(([k, v]) => `${k}: ${v}`).join("\n"), text: "unreadable record" })
+    ? el("span", {
+        class: "failure",
+        title: Object.entries(row.problems)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\n"),
+        text: "unreadable record",
+      })
     : null;
   const link = el("a", { href: runLink(row.id), text: row.agent });
   return el(
@@ -74,7 +93,12 @@ function runRow(row) {
     el("td", {}, link),
     el("td", { text: row.paper }),
     el("td", { text: row.seed ?? "–" }),
-    el("td", {}, stageBadges(row.stages), row.in_progress ? el("span", { class: "muted", text: " running" }) : null),
+    el(
+      "td",
+      {},
+      stageBadges(row.stages),
+      row.in_progress ? el("span", { class: "muted", text: " running" }) : null,
+    ),
     el("td", {}, row.score === null || row.score === undefined ? "–" : scoreChip(row.score, true)),
     el("td", { class: "reviewed" }, row.reviewed ? scoreChip(row.reviewed.score, true) : "–"),
     el("td", { text: row.invalid_leaves ?? "–" }),
@@ -123,7 +147,12 @@ async function loadRuns() {
 }
 
 async function showRuns() {
-  const filter = el("input", { type: "search", id: "runs-filter", placeholder: "Filter: agent, paper, seed, failure…", value: runsView.filter });
+  const filter = el("input", {
+    type: "search",
+    id: "runs-filter",
+    placeholder: "Filter: agent, paper, seed, failure…",
+    value: runsView.filter,
+  });
   filter.addEventListener("input", () => {
     runsView.filter = filter.value;
     renderRunsTable();
@@ -131,19 +160,35 @@ async function showRuns() {
   const show = el(
     "select",
     { id: "runs-show" },
-    [["all", "all runs"], ["progress", "in progress"], ["failed", "with failures"], ["invalid", "with invalid leaves"], ["reviewed", "reviewed"]].map(
-      ([value, label]) => el("option", { value, text: label, selected: runsView.show === value }),
+    [
+      ["all", "all runs"],
+      ["progress", "in progress"],
+      ["failed", "with failures"],
+      ["invalid", "with invalid leaves"],
+      ["reviewed", "reviewed"],
+    ].map(([value, label]) =>
+      el("option", { value, text: label, selected: runsView.show === value }),
     ),
   );
   show.addEventListener("change", () => {
     runsView.show = show.value;
     renderRunsTable();
   });
-  fill($("app"), 
+  fill(
+    $("app"),
     el(
       "div",
       { class: "page" },
-      el("div", { class: "toolbar" }, el("h1", { text: "Runs" }), filter, show, el("span", { id: "runs-count", class: "muted" }), el("span", { class: "spacer" }), el("button", { type: "button", text: "Refresh", onclick: loadRuns })),
+      el(
+        "div",
+        { class: "toolbar" },
+        el("h1", { text: "Runs" }),
+        filter,
+        show,
+        el("span", { id: "runs-count", class: "muted" }),
+        el("span", { class: "spacer" }),
+        el("button", { type: "button", text: "Refresh", onclick: loadRuns }),
+      ),
       el("table", { id: "runs-table", class: "grid" }),
     ),
   );
@@ -157,7 +202,9 @@ async function showRuns() {
 
 function fmtEstimate(value) {
   if (!value || value.mean === null) return "–";
-  return value.stderr === null ? fmtScore(value.mean) : `${fmtScore(value.mean)} ± ${value.stderr.toFixed(3)}`;
+  return value.stderr === null
+    ? fmtScore(value.mean)
+    : `${fmtScore(value.mean)} ± ${value.stderr.toFixed(3)}`;
 }
 
 async function showLeaderboard() {
@@ -168,14 +215,33 @@ async function showLeaderboard() {
     return;
   }
   const reviewed = data.entries.some((entry) => entry.reviewed);
-  const head = ["agent", "score (judge)", ...(reviewed ? ["reviewed"] : []), "seeds", "runs", "invalid leaves", "disqualified", "failures", "agent $", "judge $", "time/run"];
+  const head = [
+    "agent",
+    "score (judge)",
+    ...(reviewed ? ["reviewed"] : []),
+    "seeds",
+    "runs",
+    "invalid leaves",
+    "disqualified",
+    "failures",
+    "agent $",
+    "judge $",
+    "time/run",
+  ];
   const rows = data.entries.map((entry) =>
     el(
       "tr",
       { dataset: { agent: entry.agent } },
       el("td", { text: entry.agent }),
       el("td", { class: "score", text: fmtEstimate(entry.score) }),
-      reviewed ? el("td", { class: "reviewed", text: entry.reviewed ? `${fmtEstimate(entry.reviewed)} (${entry.reviewed_runs} reviewed)` : "–" }) : null,
+      reviewed
+        ? el("td", {
+            class: "reviewed",
+            text: entry.reviewed
+              ? `${fmtEstimate(entry.reviewed)} (${entry.reviewed_runs} reviewed)`
+              : "–",
+          })
+        : null,
       el("td", { text: entry.seeds_counted.length }),
       el("td", { text: entry.runs }),
       el("td", { text: entry.invalid_leaves }),
@@ -189,20 +255,69 @@ async function showLeaderboard() {
   const perPaper = el(
     "table",
     { class: "grid" },
-    el("thead", {}, el("tr", {}, el("th", { text: "agent" }), data.papers.map((paper) => el("th", { text: paper })))),
-    el("tbody", {}, data.entries.map((entry) => el("tr", {}, el("td", { text: entry.agent }), data.papers.map((paper) => el("td", { text: fmtEstimate(entry.per_paper[paper]) }))))),
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        el("th", { text: "agent" }),
+        data.papers.map((paper) => el("th", { text: paper })),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      data.entries.map((entry) =>
+        el(
+          "tr",
+          {},
+          el("td", { text: entry.agent }),
+          data.papers.map((paper) => el("td", { text: fmtEstimate(entry.per_paper[paper]) })),
+        ),
+      ),
+    ),
   );
   const notes = data.entries.flatMap((entry) =>
-    entry.incomplete_seeds.map((seed) => el("li", { text: `${entry.agent}: seed ${seed.seed} not counted, lacks ${seed.missing_papers.join(", ")}` })),
+    entry.incomplete_seeds.map((seed) =>
+      el("li", {
+        text: `${entry.agent}: seed ${seed.seed} not counted, lacks ${seed.missing_papers.join(", ")}`,
+      }),
+    ),
   );
-  fill($("app"), 
+  fill(
+    $("app"),
     el(
       "div",
       { class: "page" },
       el("h1", { text: "Leaderboard" }),
-      el("p", { class: "muted", text: `Papers: ${data.papers.join(", ")}. Means over seeds ± standard error; a seed counts only when it covers every paper.` }),
-      el("table", { id: "leaderboard-table", class: "grid" }, el("thead", {}, el("tr", {}, head.map((h) => el("th", { text: h })))), el("tbody", {}, rows)),
-      section("Score per paper", el("img", { id: "leaderboard-chart", alt: "score per paper", src: `/api/leaderboard.svg?${query({ token: TOKEN })}` }), perPaper),
+      el("p", {
+        class: "muted",
+        text: `Papers: ${data.papers.join(", ")}. Means over seeds ± standard error; a seed counts only when it covers every paper.`,
+      }),
+      el(
+        "table",
+        { id: "leaderboard-table", class: "grid" },
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            head.map((h) => el("th", { text: h })),
+          ),
+        ),
+        el("tbody", {}, rows),
+      ),
+      section(
+        "Score per paper",
+        el("img", {
+          id: "leaderboard-chart",
+          alt: "score per paper",
+          src: `/api/leaderboard.svg?${query({ token: TOKEN })}`,
+        }),
+        perPaper,
+      ),
       notes.length ? section("Notes", el("ul", {}, notes)) : null,
     ),
   );

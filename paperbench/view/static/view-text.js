@@ -39,7 +39,8 @@ function textViewer(options) {
   more.addEventListener("click", () => load());
 
   function row(number, text, cut) {
-    const highlighted = options.line && number >= options.line && number <= (options.end || options.line);
+    const highlighted =
+      options.line && number >= options.line && number <= (options.end || options.line);
     return el(
       "div",
       { class: `line${highlighted ? " hl" : ""}`, dataset: { line: number } },
@@ -68,7 +69,10 @@ function textViewer(options) {
       return;
     }
     if (data.binary) {
-      fill(lines, el("p", { class: "muted", text: `binary file, ${fmtBytes(data.size)}: not shown` }));
+      fill(
+        lines,
+        el("p", { class: "muted", text: `binary file, ${fmtBytes(data.size)}: not shown` }),
+      );
       more.hidden = true;
       return;
     }
@@ -77,16 +81,22 @@ function textViewer(options) {
     lines.append(...data.lines.map(([number, text, cut]) => row(number, text, cut)));
     state.next = data.next;
     more.hidden = data.next === null;
-    if (!data.lines.length && state.first === null) lines.append(el("p", { class: "muted", text: "(empty)" }));
+    if (!data.lines.length && state.first === null)
+      lines.append(el("p", { class: "muted", text: "(empty)" }));
   }
 
   async function openAt(line, params) {
     state.first = Math.max(1, line);
     state.next = state.first;
-    fill(lines, );
+    fill(lines);
     if (state.first > 1) {
       lines.append(
-        el("button", { type: "button", class: "more", text: "Earlier lines", onclick: () => openAt(Math.max(1, state.first - TEXT_PAGE)) }),
+        el("button", {
+          type: "button",
+          class: "more",
+          text: "Earlier lines",
+          onclick: () => openAt(Math.max(1, state.first - TEXT_PAGE)),
+        }),
       );
     }
     await load(params);
@@ -96,7 +106,12 @@ function textViewer(options) {
 
   async function openEnd() {
     const { ok, data } = await api("/api/run/text", {
-      run: options.run, area: options.area, path: options.path, start: 1, count: 1, total: 1,
+      run: options.run,
+      area: options.area,
+      path: options.path,
+      start: 1,
+      count: 1,
+      total: 1,
     });
     if (ok && typeof data.total === "number") {
       state.total = data.total;
@@ -110,19 +125,48 @@ function textViewer(options) {
     if (!text) return;
     fill(found, el("span", { class: "muted", text: "searching…" }));
     const { ok, data } = await api("/api/run/text/search", {
-      run: options.run, area: options.area, path: options.path, q: text, start,
+      run: options.run,
+      area: options.area,
+      path: options.path,
+      q: text,
+      start,
     });
     if (!ok) {
       fill(found, el("span", { class: "error", text: data.error }));
       return;
     }
     const items = data.hits.map(([number, line]) =>
-      el("li", {}, el("button", { type: "button", class: "link", text: `line ${number}`, onclick: () => { options.line = number; options.end = number; openAt(Math.max(1, number - 5)); } }), " ", el("span", { class: "txt", text: line })),
+      el(
+        "li",
+        {},
+        el("button", {
+          type: "button",
+          class: "link",
+          text: `line ${number}`,
+          onclick: () => {
+            options.line = number;
+            options.end = number;
+            openAt(Math.max(1, number - 5));
+          },
+        }),
+        " ",
+        el("span", { class: "txt", text: line }),
+      ),
     );
-    fill(found, 
-      el("div", { class: "muted", text: `${data.hits.length} match${data.hits.length === 1 ? "" : "es"}${data.next ? " so far" : ""}` }),
+    fill(
+      found,
+      el("div", {
+        class: "muted",
+        text: `${data.hits.length} match${data.hits.length === 1 ? "" : "es"}${data.next ? " so far" : ""}`,
+      }),
       el("ul", {}, items),
-      data.next ? el("button", { type: "button", text: "Search further", onclick: () => runSearch(data.next) }) : null,
+      data.next
+        ? el("button", {
+            type: "button",
+            text: "Search further",
+            onclick: () => runSearch(data.next),
+          })
+        : null,
     );
   }
 
@@ -134,7 +178,13 @@ function textViewer(options) {
     if (state.next !== null || state.busy) return;
     const last = lines.querySelector(".line:last-of-type");
     const again = last ? Number(last.dataset.line) : 1;
-    const { ok, data } = await api("/api/run/text", { run: options.run, area: options.area, path: options.path, start: again, count: TEXT_PAGE });
+    const { ok, data } = await api("/api/run/text", {
+      run: options.run,
+      area: options.area,
+      path: options.path,
+      start: again,
+      count: TEXT_PAGE,
+    });
     if (!ok || data.binary || !data.lines.length) return;
     if (last) last.remove();
     lines.append(...data.lines.map(([number, text, cut]) => row(number, text, cut)));
