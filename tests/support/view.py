@@ -4,7 +4,8 @@ judge, with hostile text in every place the viewer shows; a running viewer; raw 
 The run is made by the orchestrator in-process on the local sandbox backend (no Docker), as
 ``tests/runs/test_failures.py`` does: agent stage, capture, monitor, reproduction and grading
 all run for real and write the files ``paperbench run`` writes. :func:`generate_run` is the one
-place that knows the orchestrator's API.
+place that knows the orchestrator's API; :func:`generate_run_in_docker` makes the same run with
+the ``paperbench run`` command on Docker, as the end-to-end tests do.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from typing import Any
 from paperbench.papers import load_bundle
 from paperbench.view.server import ViewServer
 from tests.support.llm_server import RecordedRequest, Reply, ScriptedLLMServer, fill_schema
-from tests.support.runs import write_paper
+from tests.support.runs import paperbench_process, write_paper
 
 #: Would run if the page ever put untrusted text into HTML; tests check it never does.
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 HOSTILE_SCRIPT = "<script>window.pwned=1</script>"
 HOSTILE_FILE = "<img src=x onerror=window.pwned=1>.txt"
+DOCKER_PAPER = "view-toy"
 
 REPLAY = """\
 - bash: |
@@ -101,6 +103,42 @@ def generate_run(folder: Path, *, snapshot_interval: float | None = None) -> Pat
         orchestrator = Orchestrator(settings, [paper], local)
         asyncio.run(orchestrator.run_all())
     return orchestrator.statuses[0].paths.root
+
+
+def generate_run_in_docker(folder: Path) -> Path:
+    """``paperbench run`` of the replay agent on Docker into ``folder/runs``; the run directory.
+    The paper has its own id, so the run's containers carry labels no other test uses.
+
+    Raises:
+        AssertionError: the command failed (its output is in the message).
+    """
+    script = folder / "replay.yaml"
+    script.write_text(REPLAY)
+    write_paper(folder / "papers", DOCKER_PAPER, (1, 1, 1))
+    with ScriptedLLMServer(default=judge_with_hostile_explanations) as judge:
+        process = paperbench_process(
+            "run",
+            "--papers",
+            DOCKER_PAPER,
+            "--agent",
+            "replay",
+            "--replay-script",
+            str(script),
+            "--papers-dir",
+            str(folder / "papers"),
+            "--runs-dir",
+            str(folder / "runs"),
+            "--no-live",
+            "--judge",
+            f"openai-compatible/judge@{judge.openai_url}",
+            "--judge-context-window",
+            "32000",
+            home=folder / "home",
+        )
+        out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, f"{out}\n{err}"
+    [record] = (folder / "runs").rglob("run.json")
+    return record.parent
 
 
 @contextmanager
