@@ -279,3 +279,20 @@ def test_a_page_without_the_token_is_refused(browser: Any, runs: Path) -> None:
         assert "forbidden: missing or wrong access token" in browser.page_source
         browser.get(f"http://127.0.0.1:{server.port}/api/runs")
         assert "forbidden" in browser.page_source
+
+
+def test_score_against_time_plots_graded_snapshots_and_the_final_grade(
+    page: Page, run_dir: Path
+) -> None:
+    tree = json.loads((run_dir / "grading" / "graded_tree.json").read_text())
+    tree["sub_tasks"][0]["sub_tasks"][0]["score"] = 0.0  # nothing met 1 ms in
+    (run_dir / "grading" / "at-0.001").mkdir()
+    (run_dir / "grading" / "at-0.001" / "graded_tree.json").write_text(json.dumps(tree))
+    page.run_tab("overview", "pbOverview")
+    points = [
+        (float(p.get_attribute("data-seconds")), float(p.get_attribute("data-score")))
+        for p in page.finds("#score-chart circle")
+    ]
+    assert points[0] == (0.001, 0.0)
+    assert points[1][0] > 0.001 and points[1][1] == pytest.approx(1 / 3)  # the final grade
+    assert len(page.finds("#snapshots tbody tr")) == 1
