@@ -15,6 +15,7 @@ from paperbench.cli import grade as grade_cli
 from paperbench.cli import reproduce as reproduce_cli
 from paperbench.cli import results as results_cli
 from paperbench.cli import run as run_cli
+from paperbench.cli import view as view_cli
 from paperbench.errors import PaperbenchError
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.command("reproduce")(reproduce_cli.reproduce_command)
 app.command("run")(run_cli.run)
 app.command("leaderboard")(results_cli.leaderboard)
 app.command("report")(results_cli.report)
+app.command("view")(view_cli.view)
 
 
 @app.command()

@@ -38,9 +38,11 @@ def leaderboard(
     records, superseded = find_records(runs)
     chosen = [p for item in papers or [] for p in item.split(",") if p] or None
     board = build_leaderboard(records, papers=chosen, superseded=superseded)
+    reviewed = any(entry.reviewed is not None for entry in board.entries)
     table = Table(
         "agent",
-        "score",
+        "score (judge)" if reviewed else "score",
+        *(["reviewed"] if reviewed else []),
         "seeds",
         "runs",
         "invalid leaves",
@@ -53,9 +55,14 @@ def leaderboard(
         score = "-" if entry.score.mean is None else f"{entry.score.mean:.3f}"
         if entry.score.stderr is not None:
             score += f" ± {entry.score.stderr:.3f}"
+        review = []
+        if reviewed:
+            value = entry.reviewed
+            review = ["-" if value is None or value.mean is None else f"{value.mean:.3f}"]
         table.add_row(
             entry.agent,
             score,
+            *review,
             str(len(entry.seeds_counted)),
             str(entry.runs),
             str(entry.invalid_leaves),

@@ -13,6 +13,9 @@ Rules, chosen so that numbers from different agents can be compared honestly:
   count 0 in the score; the leaderboard gives their total and the score had they all passed.
 - When one (configuration, paper, seed) has several records (re-runs into another runs
   folder), the latest one is used and the others are reported as superseded.
+- Where reviewers overrode some of the judge's grades (``paperbench view``), ``reviewed`` gives
+  the same estimate with their scores, beside the judge-only ``score``; a run without overrides
+  counts with its judge score there, and a disqualified run stays at 0.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from paperbench import __version__
 from paperbench.errors import PaperbenchError
+from paperbench.grading.overrides import OVERRIDES_FILE, OverrideError, reviewed_score
 from paperbench.rubric import TASK_CATEGORIES
 from paperbench.runs.record import RUN_RECORD_FILE, RunRecord
 
@@ -90,6 +94,10 @@ class AgentEntry(_Frozen):
     failures: list[FailureCount]
     cost: Costs
     time: Times
+    reviewed: Estimate | None = Field(
+        default=None, description="score with reviewers' overrides; None when nobody reviewed"
+    )
+    reviewed_runs: int = Field(default=0, description="counted runs with some override")
 
 
 class Leaderboard(_Frozen):
@@ -127,6 +135,7 @@ def find_records(roots: Iterable[Path]) -> tuple[list[RunRecord], list[str]]:
             except (ValidationError, ValueError) as error:
                 first = str(error).splitlines()[:3]
                 raise PaperbenchError(f"{path}: not a run record: {' '.join(first)}") from None
+            record = with_review(record, path.parent)
             key = (record.agent, record.paper_id, record.seed)
             if key in chosen:
                 older, newer = sorted(
@@ -137,6 +146,23 @@ def find_records(roots: Iterable[Path]) -> tuple[list[RunRecord], list[str]]:
             else:
                 chosen[key] = (record, path)
     return [record for record, _ in chosen.values()], sorted(superseded)
+
+
+def with_review(record: RunRecord, run_dir: Path) -> RunRecord:
+    """``record`` with its reviewed score when ``run_dir`` has overrides (see the module doc).
+
+    Raises:
+        PaperbenchError: the overrides file or the graded tree is malformed (named).
+    """
+    if record.disqualified or not record.graded:
+        return record
+    if not (run_dir / "grading" / OVERRIDES_FILE).is_file():
+        return record
+    try:
+        review = reviewed_score(run_dir)
+    except OverrideError as error:
+        raise PaperbenchError(f"{run_dir}: cannot compute the reviewed score: {error}") from None
+    return record.model_copy(update={"reviewed": review}) if review else record
 
 
 def _sum_or_none(values: list[float | None]) -> float | None:
@@ -180,6 +206,16 @@ def _entry(agent: str, runs: list[RunRecord], papers: list[str]) -> AgentEntry:
         for kind in {failure.kind for failure in run.failures}:
             failures[kind] += 1
     n = len(used) or 1
+    reviewed_runs = sum(run.reviewed is not None for run in used)
+    reviewed = None
+    if reviewed_runs:
+        reviewed = estimate(
+            mean(
+                run.reviewed.score if (run := by_seed[seed][paper]).reviewed else run.score
+                for paper in papers
+            )
+            for seed in counted
+        )
     agent_cost = _sum_or_none([run.agent_cost_usd for run in used])
     judge_cost = _sum_or_none([run.judge_cost_usd for run in used])
     return AgentEntry(
@@ -210,6 +246,8 @@ def _entry(agent: str, runs: list[RunRecord], papers: list[str]) -> AgentEntry:
             grading=sum(run.grading_seconds for run in used) / n,
             total=sum(run.total_seconds for run in used) / n,
         ),
+        reviewed=reviewed,
+        reviewed_runs=reviewed_runs,
     )
 
 

@@ -41,6 +41,7 @@ from paperbench.contracts import FAILURES, Failure, ResultFileError, StageInputs
 from paperbench.errors import DockerUnavailableError, PaperbenchError, RubricError
 from paperbench.files import write_json_atomic
 from paperbench.grading.grade import GradeInputs, GradeResult, grade, judge_spec, rule_summary
+from paperbench.grading.overrides import OVERRIDES_FILE
 from paperbench.llm.errors import ProviderSetupError
 from paperbench.llm.keys import require_key
 from paperbench.llm.retry import RetryPolicy
@@ -57,6 +58,9 @@ from paperbench.sandbox.images import AGENT_IMAGE
 
 SandboxFactory = Callable[[SandboxSpec], Sandbox]
 INFRASTRUCTURE = (SandboxError, DockerUnavailableError, OSError)
+#: Files in a stage's folder that are not the stage's output and outlive its redoing: reviewers'
+#: overrides are keyed by rubric path and still apply to a new grade of the same run.
+KEPT_ON_REDO: dict[Stage, tuple[str, ...]] = {"grading": (OVERRIDES_FILE,)}
 
 
 @dataclass
@@ -272,7 +276,7 @@ class Orchestrator:
                 saved = None
             if saved is not None and saved.complete():
                 return saved
-        shutil.rmtree(folder, ignore_errors=True)
+        _clear(folder, KEPT_ON_REDO.get(step.name, ()))
         self._forget(paths, later)
         paths.mark(step.name, "running", fingerprint=wanted)
         write_json_atomic(folder / "inputs.json", inputs.model_dump_json(indent=2))
@@ -294,7 +298,7 @@ class Orchestrator:
         remove their entries, for a stage this run skips)."""
         state = paths.load_state()
         for stage in stages:
-            shutil.rmtree(paths.stage_dir(stage), ignore_errors=True)
+            _clear(paths.stage_dir(stage), () if drop else KEPT_ON_REDO.get(stage, ()))
             entry = state.stages.get(stage)
             if drop or entry is None:
                 state.stages.pop(stage, None)
@@ -460,6 +464,15 @@ class Orchestrator:
         status.note = ", ".join(sorted({failure.kind for failure in failures}))
         self._set(status, "finished")
         return record
+
+
+def _clear(folder: Path, keep: tuple[str, ...]) -> None:
+    """Remove ``folder``, all but the files named in ``keep``."""
+    kept = {name: (folder / name).read_bytes() for name in keep if (folder / name).is_file()}
+    shutil.rmtree(folder, ignore_errors=True)
+    for name, data in kept.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
 
 
 def _extract_submission(archive: Path, target: Path) -> None:

@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from paperbench.contracts import Failure, FailureKind, RecordFile
+from paperbench.grading.overrides import ReviewedScore
 
 RUN_RECORD_FILE = "run.json"
 
@@ -61,6 +62,11 @@ class RunRecord(RecordFile):
     reproduction_seconds: float = 0.0
     grading_seconds: float = 0.0
     total_seconds: float = 0.0
+    reviewed: ReviewedScore | None = Field(
+        default=None,
+        description="the score with reviewers' overrides (grading/overrides.json), beside the "
+        "judge's; filled in when records are read (paperbench.runs.leaderboard.find_records)",
+    )
 
     @property
     def disqualified(self) -> bool:

@@ -43,13 +43,30 @@ def markdown(board: Leaderboard) -> str:
         f"Papers: {', '.join(board.papers)}. Scores are means over seeds ± standard error; "
         "a seed counts only when it covers every paper.",
         "",
-        "| agent | score | seeds | runs | disqualified | agent cost | judge cost | time/run |",
-        "|---|---|---|---|---|---|---|---|",
     ]
+    reviewed = any(entry.reviewed is not None for entry in board.entries)
+    if reviewed:
+        lines += [
+            "| agent | score (judge) | reviewed | seeds | runs | disqualified | agent cost "
+            "| judge cost | time/run |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+    else:
+        lines += [
+            "| agent | score | seeds | runs | disqualified | agent cost | judge cost | time/run |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
     for entry in board.entries:
+        review = ""
+        if reviewed:
+            review = (
+                f" {_fmt(entry.reviewed)} ({entry.reviewed_runs} of {entry.runs} runs reviewed) |"
+                if entry.reviewed is not None
+                else " - |"
+            )
         lines.append(
-            f"| {entry.agent} | {_fmt(entry.score)} | {len(entry.seeds_counted)} | {entry.runs} "
-            f"| {entry.disqualified_runs} | {_money(entry.cost.agent_usd)} "
+            f"| {entry.agent} | {_fmt(entry.score)} |{review} {len(entry.seeds_counted)} "
+            f"| {entry.runs} | {entry.disqualified_runs} | {_money(entry.cost.agent_usd)} "
             f"| {_money(entry.cost.judge_usd)} | {entry.time.total:.0f} s |"
         )
     lines += [

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from paperbench.grading.overrides import load_overrides, set_override
 from paperbench.papers import load_bundle
 from paperbench.resources import resource_dir
 from paperbench.runs.settings import RunSettings
@@ -150,3 +151,17 @@ def test_a_stage_file_edited_behind_its_back_is_redone_with_what_follows(
     (run_dir / "reproduction" / "reproduction.json").write_text("{}")
     orchestrate(settings, [load_bundle(paper_dir)])
     assert attempts(run_dir) == {"agent": 1, "reproduction": 2, "grading": 2}
+
+
+def test_a_reviewer_s_overrides_outlive_a_regrade(
+    paper_dir: Path, tmp_path: Path, judge_server: ScriptedLLMServer
+) -> None:
+    settings = run_settings(tmp_path / "runs", judge_server.openai_url)
+    orchestrator, _ = orchestrate(settings, [load_bundle(paper_dir)])
+    run_dir = orchestrator.statuses[0].paths.root
+    set_override(run_dir, "1/0", 1.0, "the run did execute", "ada")
+    batched = settings.model_copy(update={"judge": settings.judge.model_copy(update={"batch": 2})})
+    orchestrate(batched, [load_bundle(paper_dir)])
+    assert attempts(run_dir) == {**UNCHANGED, "grading": 2}
+    [override] = load_overrides(run_dir / "grading").overrides.values()
+    assert override.reason == "the run did execute" and override.reviewer == "ada"
