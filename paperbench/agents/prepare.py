@@ -43,8 +43,8 @@ def agent_sandbox_spec(
     gpus: tuple[str, ...] = (),
     labels: dict[str, str] | None = None,
 ) -> SandboxSpec:
-    """The spec of an agent sandbox for ``paper``: its network policy, CPUs and memory, the
-    GPUs named in ``gpus``, and an empty environment.
+    """The spec of an agent sandbox for ``paper``: its network policy, CPUs, memory and disk,
+    the GPUs named in ``gpus``, and an empty environment.
 
     The paper's ``resources.gpus`` is only a count; which devices to give is the caller's
     choice (sandboxes never get "all" GPUs), and the instructions state what was given.
@@ -56,6 +56,7 @@ def agent_sandbox_spec(
         stage=AGENT_STAGE,
         cpus=resources.cpus,
         memory_mb=resources.memory_mb,
+        disk_mb=resources.disk_mb,
         gpus=gpus,
         network=paper.config.agent.network,
         env={},

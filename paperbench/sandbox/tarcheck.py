@@ -395,13 +395,18 @@ def check_archive(source: Path | IO[bytes], label: str, limits: ArchiveLimits) -
     """
     checker = Checker(label, limits)
     with open_tar(source, label, limits) as (tar, _):
-        for info in _members(tar, label, limits):
+        for info in iterate(tar, label, limits):
             checker.add(info)
     return checker.finish()
 
 
-def _members(tar: tarfile.TarFile, label: str, limits: ArchiveLimits) -> Iterator[tarfile.TarInfo]:
-    """Iterate ``tar``, turning the stream's limit and read errors into ours."""
+def iterate(tar: tarfile.TarFile, label: str, limits: ArchiveLimits) -> Iterator[tarfile.TarInfo]:
+    """The members of ``tar`` (from :func:`open_tar`), with the stream's limit and read errors
+    turned into ours.
+
+    Raises (while iterating):
+        ArchiveLimitError, ArchiveError: the stream passed ``max_bytes`` or cannot be read.
+    """
     last: str | None = None
     iterator = iter(tar)
     while True:
@@ -434,7 +439,7 @@ def read_checked(
 
         def matched() -> Iterator[tuple[Member, tarfile.TarInfo, tarfile.TarFile]]:
             index = 0
-            for info in _members(tar, label, limits):
+            for info in iterate(tar, label, limits):
                 member = _plain(info)
                 if member is None:
                     continue
