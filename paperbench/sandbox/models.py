@@ -91,7 +91,10 @@ class SandboxSpec(BaseModel):
 
 
 class ExecResult(BaseModel):
-    """What a command did. A failure of the command is data here, not an exception."""
+    """What a command did. A failure of the command is data here, not an exception.
+
+    ``disk_limit_exceeded``: the sandbox's disk (``spec.disk_mb``) filled up while the command
+    ran; the command was then stopped, as the kernel stops one at the memory limit."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -8,8 +8,9 @@ memory, whatever its size. So every archive is read here first, and refused unle
 - it is a tar stream (plain, gzip, bzip2 or xz) whose regular files add up to at most
   ``max_bytes`` and whose uncompressed bytes — headers, PAX and long-name records, data and
   padding — pass it by at most :data:`STREAM_SLACK` (tarfile reads ahead); every PAX or long-name
-  header is under ``max_header_bytes`` (checked before ``tarfile`` reads it), and GNU sparse
-  members, whose maps ``tarfile`` also reads whole, are refused;
+  header is under ``max_header_bytes`` and all of them together under ``max_headers_bytes``
+  (checked before ``tarfile`` reads them), and GNU sparse members, whose maps ``tarfile`` also
+  reads whole, are refused;
 - it has at most ``max_members`` members, names and link names of at most ``max_name_bytes``
   (components of at most ``max_component_bytes``), at most ``max_names_bytes`` of names in all;
 - names are relative, without ``..``, in UTF-8 and free of control characters; each name
@@ -69,6 +70,7 @@ class ArchiveLimits:
     max_name_bytes: int = 4096
     max_component_bytes: int = 255
     max_header_bytes: int = 16 * KiB
+    max_headers_bytes: int = 64 * MiB
     max_names_bytes: int = 64 * MiB
 
 
@@ -132,6 +134,7 @@ def _guarded_tarinfo(limits: ArchiveLimits, label: str) -> type[tarfile.TarInfo]
     """A TarInfo class that refuses, before tarfile reads them, headers over the limit and the
     GNU sparse formats (whose maps tarfile also reads whole)."""
     base_member = tarfile.TarInfo._proc_member  # type: ignore[attr-defined]
+    seen = [0]  # header bytes of this archive so far
 
     def refuse_sparse(self: tarfile.TarInfo, *args: object) -> object:
         raise UnsafeArchiveError(
@@ -140,11 +143,18 @@ def _guarded_tarinfo(limits: ArchiveLimits, label: str) -> type[tarfile.TarInfo]
 
     def proc_member(self: tarfile.TarInfo, tar: tarfile.TarFile) -> Any:
         kind = _META_TYPES.get(self.type)
-        if kind is not None and self.size > limits.max_header_bytes:
-            raise ArchiveLimitError(
-                f"{label}: a {kind} header of {self.size} bytes, over the limit of "
-                f"{limits.max_header_bytes} bytes for one header"
-            )
+        if kind is not None:
+            if self.size > limits.max_header_bytes:
+                raise ArchiveLimitError(
+                    f"{label}: a {kind} header of {self.size} bytes, over the limit of "
+                    f"{limits.max_header_bytes} bytes for one header"
+                )
+            seen[0] += self.size
+            if seen[0] > limits.max_headers_bytes:
+                raise ArchiveLimitError(
+                    f"{label}: its PAX and long-name headers add up to more than "
+                    f"{limits.max_headers_bytes} bytes"
+                )
         if self.type == tarfile.GNUTYPE_SPARSE:
             refuse_sparse(self)
         return base_member(self, tar)
@@ -420,6 +430,9 @@ def iterate(tar: tarfile.TarFile, label: str, limits: ArchiveLimits) -> Iterator
             after = f" after member {shown(last)}" if last is not None else ""
             raise ArchiveError(f"{label}: not a readable tar archive{after} ({error})") from None
         last = info.name
+        # The parsed attributes carry everything we use; the raw PAX records would otherwise
+        # stay in memory with every member tarfile keeps.
+        info.pax_headers = {}
         yield info
 
 

@@ -221,5 +221,6 @@ def test_a_sparse_file_larger_than_the_scan_limit_costs_a_bounded_read(tmp_path:
 
     assert [f.path for f in manifest.files] == ["a.txt"]
     sparse = next(e for e in manifest.excluded if e.path == "m-sparse.bin")
-    assert sparse.size == 2 * 1024**4 and "past the 8388608 bytes the capture reads" in sparse.reason
+    assert sparse.size == 2 * 1024**4
+    assert "past the 8388608 bytes the capture reads" in sparse.reason
     assert any("what comes after that point was left out" in note for note in manifest.notes)

@@ -220,6 +220,17 @@ def test_a_name_just_under_the_header_limit_is_refused_by_length_and_shown_short
     assert "(8000 characters in all)" in str(caught.value)
 
 
+def test_many_small_pax_headers_are_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """5,000 headers of 15 KB: each under the per-header limit, 75 MB together, which tarfile
+    would keep in memory with its members."""
+    archive = many_pax_headers(tmp_path / "many.tar.gz", members=5000, header_bytes=15_000)
+
+    output, peak_mb = extract_in_subprocess(archive, tmp_path / "dest")
+
+    assert "its PAX and long-name headers add up to more than 67108864 bytes" in output
+    assert peak_mb < MEMORY_BOUND_MB
+
+
 def test_pax_headers_count_against_the_size_limit(tmp_path: Path) -> None:
     """Small headers, each under the per-header limit, that add up past the archive's."""
     archive = many_pax_headers(tmp_path / "many.tar.gz", members=300, header_bytes=15_000)

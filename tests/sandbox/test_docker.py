@@ -36,6 +36,7 @@ def test_the_running_container_is_hardened(
     assert host["Memory"] == host["MemorySwap"] == 512 * 1024 * 1024
     assert host["Privileged"] is False
     assert host["NanoCpus"] == 1_500_000_000
+    assert host["LogConfig"]["Type"] == "none", "a root process could grow the log on the host"
     mounts = info["Mounts"]
     assert isinstance(mounts, list) and len(mounts) == 1
     assert mounts[0]["Type"] == "volume" and mounts[0]["Destination"] == "/home"
