@@ -43,7 +43,8 @@ from paperbench.sandbox.archives import ArchiveLimits
 from paperbench.sandbox.base import Sandbox
 from paperbench.sandbox.errors import FileTooLargeError
 from paperbench.sandbox.names import escape_name, name_problem
-from paperbench.sandbox.tarcheck import Checker, MemberData, iterate, open_tar
+from paperbench.sandbox.tarcheck import Checker
+from paperbench.sandbox.tarstream import MemberData, iterate, open_tar
 
 MiB = 1024 * 1024
 ARCHIVE_NAME = "submission.tar"

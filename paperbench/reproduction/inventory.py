@@ -26,7 +26,8 @@ from paperbench.reproduction.result import ExcludedFile, FileRecord
 from paperbench.sandbox.archives import ArchiveLimits
 from paperbench.sandbox.errors import FileTooLargeError
 from paperbench.sandbox.names import escape_name, name_problem
-from paperbench.sandbox.tarcheck import Checker, MemberData, iterate, open_tar
+from paperbench.sandbox.tarcheck import Checker
+from paperbench.sandbox.tarstream import MemberData, iterate, open_tar
 
 if TYPE_CHECKING:
     from hashlib import _Hash as HashObject

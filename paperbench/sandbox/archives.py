@@ -39,13 +39,8 @@ from paperbench.sandbox.errors import (
     UnsafeArchiveError,
 )
 from paperbench.sandbox.names import shown
-from paperbench.sandbox.tarcheck import (
-    ArchiveLimits,
-    Member,
-    MemberData,
-    check_archive,
-    read_checked,
-)
+from paperbench.sandbox.tarcheck import Member, check_archive, read_checked
+from paperbench.sandbox.tarstream import ArchiveLimits, MemberData
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer

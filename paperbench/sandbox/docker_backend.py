@@ -55,7 +55,7 @@ from paperbench.sandbox.docker_exec import (
     open_exec,
     run_bounded,
 )
-from paperbench.sandbox.engine import docker_client
+from paperbench.sandbox.engine import engine_info, shared_client
 from paperbench.sandbox.errors import (
     SandboxError,
     SandboxGoneError,
@@ -66,6 +66,8 @@ from paperbench.sandbox.hostview import HostView
 from paperbench.sandbox.images import require_image
 from paperbench.sandbox.models import ExecRequest, RawResult, SandboxSpec
 from paperbench.sandbox.output import CappedBuffer
+
+__all__ = ["DRAIN", "EXEC_TAG", "HOST_GRACE", "DockerSandbox", "shared_client"]
 
 #: Environment variable that marks every process of one command, for the kill sweep.
 EXEC_TAG = "PAPERBENCH_EXEC_ID"
@@ -88,23 +90,6 @@ _OOM_COUNT = (
     "cat /sys/fs/cgroup/memory.events 2>/dev/null"  # cgroup v2
     " || cat /sys/fs/cgroup/memory/memory.oom_control"  # cgroup v1
 )
-
-_shared_client: docker.DockerClient | None = None
-_client_lock = threading.Lock()
-_engine_info: dict[str, Any] | None = None
-
-
-def shared_client() -> docker.DockerClient:
-    """One engine connection per process (the SDK's pool is thread-safe).
-
-    Raises:
-        DockerUnavailableError: no engine answers.
-    """
-    global _shared_client
-    with _client_lock:
-        if _shared_client is None:
-            _shared_client = docker_client()
-        return _shared_client
 
 
 class _LoopFailed(Exception):
@@ -160,7 +145,7 @@ class DockerSandbox(Sandbox):
             self._client = shared_client()
         self.image_id = require_image(self._client, self.spec.image)
         tags = sandbox_labels.sandbox_labels(self.spec.run_id, self.spec.stage, self.spec.labels)
-        mode, self.disk_note = disks.plan_disk(self.spec.disk_quota, self._info())
+        mode, self.disk_note = disks.plan_disk(self.spec.disk_quota, engine_info(self._client))
         try:
             try:
                 self._create(mode, tags)
@@ -185,12 +170,6 @@ class DockerSandbox(Sandbox):
             ) from None
         if self.spec.user not in _ROOT_USERS:
             self._give_work_dir_to_user()
-
-    def _info(self) -> dict[str, Any]:
-        global _engine_info
-        if _engine_info is None:
-            _engine_info = dict(self.api.info())
-        return _engine_info
 
     def _create(self, mode: disks.DiskMode, tags: dict[str, str]) -> None:
         """Create the disk, the volume and the container (not started)."""
