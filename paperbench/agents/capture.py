@@ -15,8 +15,10 @@ listed, checked and hashed on the host, in bounded memory, in two readings:
    links to a file left out; files over ``max_file_bytes``; and — when the rest is over
    ``max_total_bytes`` — the largest files until it fits.
 2. Read the stream again and write the kept entries into ``submission.tar``: members under
-   ``submission/``, owned by 0:0, each file hashed as it passes. An entry that changed between
-   the two readings (snapshots are taken while the agent works) is left out and says so.
+   ``submission/``, owned by 0:0, each file hashed as it passes. Periodic snapshots are taken
+   while the agent works: a file that changed size between the two readings is kept as read
+   the second time if it still fits the limits (a note names it), anything else that changed
+   is left out and says so.
 
 Both readings stop at ``max_scan_bytes`` of stream, so a sparse 2 TB file costs a bounded
 read: what comes after that point is left out with a note. The final snapshot is taken after
@@ -54,6 +56,7 @@ TOP = "submission"
 MAX_ENTRIES = 100_000
 #: A file is kept only if its data ends this far before the scan limit (tarfile reads ahead).
 _READ_AHEAD = 64 * 1024
+_LABEL = "the submission's archive"
 _SPECIAL = {
     tarfile.FIFOTYPE: "a FIFO",
     tarfile.CHRTYPE: "a character device",
@@ -123,9 +126,9 @@ def _relative(raw: str, name: str) -> str | None:
 def _list(stream: IO[bytes], name: str, limits: ArchiveLimits, scan: int) -> _Listing:
     """Reading 1: every entry's header, nothing of its data kept."""
     listing = _Listing([], [], [])
-    with open_tar(stream, "the submission's archive", limits) as (tar, _):
+    with open_tar(stream, _LABEL, limits) as (tar, _):
         try:
-            for info in iterate(tar, "the submission's archive", limits):
+            for info in iterate(tar, _LABEL, limits):
                 path = _relative(info.name, name)
                 if path is None:
                     continue
@@ -256,43 +259,6 @@ class _Hashing:
         return data
 
 
-def _write(
-    stream: IO[bytes] | None,
-    name: str,
-    kept: dict[str, _Entry],
-    archive: Path,
-    limits: ArchiveLimits,
-) -> tuple[list[CapturedFile], list[ExcludedFile]]:
-    """Reading 2: the kept entries into ``archive``, each file hashed on the way."""
-    files: list[CapturedFile] = []
-    hashes: dict[str, tuple[int, str]] = {}
-    changed: list[ExcludedFile] = []
-    pending = dict(kept)
-    label = "the submission's archive"
-    checker = Checker(str(archive), ArchiveLimits(max_members=MAX_ENTRIES + 1))
-    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as out:
-        root = _member(TOP, "dir", 0, "", 0o755, datetime.now().timestamp())
-        checker.add(root)
-        out.addfile(root)
-        if pending and stream is not None:
-            with open_tar(stream, label, limits) as (tar, _):
-                for info in iterate(tar, label, limits):
-                    path = _relative(info.name, name)
-                    entry = pending.pop(path, None) if path is not None else None
-                    if entry is None:
-                        if not pending:
-                            break
-                        continue
-                    _write_one(tar, info, entry, out, checker, files, hashes, changed, limits)
-                    if not pending:
-                        break
-        for entry in pending.values():
-            reason = "vanished while the snapshot was taken"
-            changed.append(ExcludedFile(path=entry.path, size=entry.size, reason=reason))
-    checker.finish()
-    return files, changed
-
-
 def _member(
     name: str, kind: str, size: int, target: str, mode: int, mtime: float
 ) -> tarfile.TarInfo:
@@ -307,50 +273,123 @@ def _member(
     return member
 
 
-def _write_one(
-    tar: tarfile.TarFile,
-    info: tarfile.TarInfo,
-    entry: _Entry,
-    out: tarfile.TarFile,
-    checker: Checker,
-    files: list[CapturedFile],
-    hashes: dict[str, tuple[int, str]],
-    changed: list[ExcludedFile],
-    limits: ArchiveLimits,
-) -> None:
-    """Write one kept entry, unless it changed since the listing; a hard link is written only
-    after its file (which the daemon's walk puts first), and listed with that file's hash."""
-    now = {"file": info.isreg(), "dir": info.isdir(), "symlink": info.issym()}.get(
-        entry.kind, info.islnk()
-    )
-    same_size = not info.isreg() or info.size == entry.size
-    same_target = entry.kind != "symlink" or info.linkname == entry.target
-    linked = entry.kind != "hardlink" or entry.target in hashes
-    if not (now and same_size and same_target and linked):
-        reason = "changed while the snapshot was taken"
-        changed.append(ExcludedFile(path=entry.path, size=info.size, reason=reason))
-        return
-    target = posixpath.join(TOP, entry.target) if entry.kind == "hardlink" else entry.target
-    member = _member(
-        posixpath.join(TOP, entry.path), entry.kind, entry.size, target, entry.mode, entry.mtime
-    )
-    checker.add(member)
-    if entry.kind == "file":
-        reader = _Hashing(MemberData(tar, info, "the submission's archive", limits))
-        out.addfile(member, reader)
-        hashes[entry.path] = (entry.size, reader.digest.hexdigest())
-        files.append(CapturedFile(path=entry.path, size=entry.size, sha256=hashes[entry.path][1]))
-    else:
-        out.addfile(member)
+@dataclass
+class _Limits:
+    max_file_bytes: int
+    max_total_bytes: int
+    scan: int
+    archive: ArchiveLimits
+
+
+class _Rewriter:
+    """Reading 2: writes the kept entries into the archive, each file hashed on the way.
+
+    A file whose size changed since reading 1 (the agent works during periodic snapshots) is
+    kept as read now if it still fits the limits, and named in a note; anything else that
+    changed or vanished is left out with the reason. A hard link is written only after its file
+    (which the daemon's walk puts first), and listed with that file's size and hash."""
+
+    def __init__(self, out: tarfile.TarFile, archive: Path, limits: _Limits) -> None:
+        self.out = out
+        self.limits = limits
+        self.files: list[CapturedFile] = []
+        self.excluded: list[ExcludedFile] = []
+        self.grown: list[str] = []
+        self.hashes: dict[str, tuple[int, str]] = {}
+        self.total = 0
+        self.checker = Checker(str(archive), ArchiveLimits(max_members=MAX_ENTRIES + 1))
+        root = _member(TOP, "dir", 0, "", 0o755, datetime.now().timestamp())
+        self.checker.add(root)
+        out.addfile(root)
+
+    def run(self, stream: IO[bytes] | None, name: str, kept: dict[str, _Entry]) -> None:
+        pending = dict(kept)
+        self.total = sum(e.size for e in kept.values() if e.kind == "file")
+        if pending and stream is not None:
+            with open_tar(stream, _LABEL, self.limits.archive) as (tar, _):
+                for info in iterate(tar, _LABEL, self.limits.archive):
+                    path = _relative(info.name, name)
+                    entry = pending.pop(path, None) if path is not None else None
+                    if entry is not None:
+                        self._one(tar, info, entry)
+                    if not pending:
+                        break
+        for entry in pending.values():
+            self._drop(entry, "vanished while the snapshot was taken", entry.size)
+        self.checker.finish()
+
+    def _drop(self, entry: _Entry, reason: str, size: int | None = None) -> None:
+        self.excluded.append(ExcludedFile(path=entry.path, size=size, reason=reason))
+
+    def _one(self, tar: tarfile.TarFile, info: tarfile.TarInfo, entry: _Entry) -> None:
+        same_kind = {"file": info.isreg(), "dir": info.isdir(), "symlink": info.issym()}.get(
+            entry.kind, info.islnk()
+        )
+        if not same_kind or (entry.kind == "symlink" and info.linkname != entry.target):
+            self._drop(entry, "changed while the snapshot was taken", info.size)
+            return
+        if entry.kind == "hardlink" and entry.target not in self.hashes:
+            self._drop(entry, f"a hard link to {escape_name(entry.target)}, which was left out")
+            return
+        size = info.size if entry.kind == "file" else 0
+        if size != entry.size:
+            limits = self.limits
+            total = self.total - entry.size + size
+            if size > limits.max_file_bytes or total > limits.max_total_bytes:
+                self._drop(entry, "grew past the size limits while the snapshot was taken", size)
+                return
+            if info.offset_data + size + _READ_AHEAD > limits.scan:
+                self._drop(entry, _past_scan(limits.scan), size)
+                return
+            self.total = total
+            self.grown.append(entry.path)
+        self._write(tar, info, entry, size)
+
+    def _write(self, tar: tarfile.TarFile, info: tarfile.TarInfo, entry: _Entry, size: int) -> None:
+        target = posixpath.join(TOP, entry.target) if entry.kind == "hardlink" else entry.target
+        member = _member(
+            posixpath.join(TOP, entry.path), entry.kind, size, target, entry.mode, entry.mtime
+        )
+        self.checker.add(member)
+        if entry.kind == "file":
+            reader = _Hashing(MemberData(tar, info, _LABEL, self.limits.archive))
+            self.out.addfile(member, reader)
+            digest = reader.digest.hexdigest()
+            self.hashes[entry.path] = (size, digest)
+            self.files.append(CapturedFile(path=entry.path, size=size, sha256=digest))
+            return
+        self.out.addfile(member)
         if entry.kind == "symlink":
-            files.append(CapturedFile(path=entry.path, kind="symlink", target=entry.target))
+            self.files.append(CapturedFile(path=entry.path, kind="symlink", target=entry.target))
         elif entry.kind == "hardlink":
-            size, digest = hashes[entry.target]
-            files.append(
+            linked_size, digest = self.hashes[entry.target]
+            self.files.append(
                 CapturedFile(
-                    path=entry.path, kind="hardlink", size=size, sha256=digest, target=entry.target
+                    path=entry.path,
+                    kind="hardlink",
+                    size=linked_size,
+                    sha256=digest,
+                    target=entry.target,
                 )
             )
+
+
+def _write(
+    stream: IO[bytes] | None, name: str, kept: dict[str, _Entry], archive: Path, limits: _Limits
+) -> tuple[list[CapturedFile], list[ExcludedFile], list[str]]:
+    """Reading 2 into ``archive``: the files written, those left out, and notes."""
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as out:
+        rewriter = _Rewriter(out, archive, limits)
+        rewriter.run(stream, name, kept)
+    notes = []
+    if rewriter.grown:
+        named = ", ".join(repr(path) for path in rewriter.grown[:20])
+        more = f" and {len(rewriter.grown) - 20} more" if len(rewriter.grown) > 20 else ""
+        notes.append(
+            f"{len(rewriter.grown)} file(s) changed size while the snapshot was taken and are "
+            f"kept as read the second time: {named}{more}"
+        )
+    return rewriter.files, rewriter.excluded, notes
 
 
 async def capture_submission(
@@ -386,13 +425,14 @@ async def capture_submission(
         listing = _Listing([], [], [f"{source} does not exist; the submission is empty"])
     kept, excluded = choose(listing, max_file_bytes, max_total_bytes)
     partial = archive.with_name(archive.name + ".partial")
+    bounds = _Limits(max_file_bytes, max_total_bytes, scan, limits)
     try:
         if kept:
-            files, changed = await sandbox.read_archive(
-                source, lambda stream: _write(stream, name, kept, partial, limits), limit=scan
+            files, changed, notes = await sandbox.read_archive(
+                source, lambda stream: _write(stream, name, kept, partial, bounds), limit=scan
             )
         else:
-            files, changed = _write(None, name, kept, partial, limits)
+            files, changed, notes = _write(None, name, kept, partial, bounds)
         partial.replace(archive)
     finally:
         partial.unlink(missing_ok=True)
@@ -411,7 +451,7 @@ async def capture_submission(
         max_total_bytes=max_total_bytes,
         files=files,
         excluded=sorted([*excluded, *changed], key=lambda e: e.path),
-        notes=listing.notes,
+        notes=[*listing.notes, *notes],
     )
     (out_dir / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
     return manifest

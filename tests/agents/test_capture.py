@@ -224,3 +224,23 @@ def test_a_sparse_file_larger_than_the_scan_limit_costs_a_bounded_read(tmp_path:
     assert sparse.size == 2 * 1024**4
     assert "past the 8388608 bytes the capture reads" in sparse.reason
     assert any("what comes after that point was left out" in note for note in manifest.notes)
+
+
+def test_a_file_that_grows_during_a_snapshot_is_kept_as_read_and_named_in_a_note(
+    tmp_path: Path,
+) -> None:
+    """Periodic snapshots run while the agent works: a log that is being appended to is kept
+    (as the second reading saw it), not dropped."""
+    setup = (
+        "cd /home/submission && (while :; do echo line >> train.log; done >&- 2>&- &)"
+        " && while [ ! -s train.log ]; do :; done"
+    )
+    manifest = capture(tmp_path, setup)
+
+    kept = {f.path: f for f in manifest.files}
+    log = (extracted(tmp_path) / "train.log").read_bytes()
+    assert kept["train.log"].sha256 == hashlib.sha256(log).hexdigest()
+    assert any(
+        "changed size while the snapshot was taken" in n and "train.log" in n
+        for n in manifest.notes
+    )
