@@ -29,12 +29,15 @@ relies on runs the container's programs where it can be helped:
 from __future__ import annotations
 
 import contextlib
+import posixpath
 import re
+import shutil
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -43,8 +46,8 @@ from docker.errors import APIError, DockerException, NotFound
 
 from paperbench.sandbox import disks
 from paperbench.sandbox import labels as sandbox_labels
-from paperbench.sandbox.archives import pack_for_upload
-from paperbench.sandbox.base import Sandbox
+from paperbench.sandbox.archives import limited_archive, pack_for_upload, safe_extract
+from paperbench.sandbox.base import LimitedReader, Sandbox
 from paperbench.sandbox.docker_config import container_kwargs, host_config_kwargs, volume_options
 from paperbench.sandbox.docker_exec import (
     Bounded,
@@ -57,6 +60,7 @@ from paperbench.sandbox.docker_exec import (
 )
 from paperbench.sandbox.engine import engine_info, shared_client
 from paperbench.sandbox.errors import (
+    ArchiveError,
     SandboxError,
     SandboxGoneError,
     SandboxStartError,
@@ -161,6 +165,8 @@ class DockerSandbox(Sandbox):
                 raise SandboxGoneError("the sandbox was closed while it was starting")
             self.api.start(self._container())
             self._watch(mode)
+            if mode == "memory":
+                self._seed_work_dir(tags)
         except (DockerException, SandboxError) as error:
             self._teardown_sync()
             if isinstance(error, SandboxError):
@@ -216,6 +222,37 @@ class DockerSandbox(Sandbox):
                 mountpoint = Path(self.api.inspect_volume(self.volume)["Mountpoint"])
                 if mountpoint.is_dir():
                     self._watched = mountpoint
+
+    def _seed_work_dir(self, tags: dict[str, str]) -> None:
+        """Copy the image's own work folder into a ``memory`` work volume, which starts empty
+        (Docker copies an image's files into a volume only when the volume is on disk): read it
+        from a container of the image that never starts, check it on the host, put it back."""
+        helper = str(
+            self.api.create_container(
+                self.spec.image, command=["true"], labels=tags, network_disabled=True
+            )["Id"]
+        )
+        try:
+            with tempfile.TemporaryDirectory(prefix="paperbench-seed-") as scratch:
+                archive = Path(scratch) / "seed.tar"
+                with self._archive_of(helper, self.work_dir) as stream:
+                    limit = 256 * 1024 * 1024
+                    with limited_archive(archive, limit, self.work_dir) as writer:
+                        shutil.copyfileobj(LimitedReader(stream, limit, self.work_dir), writer)
+                folder = Path(scratch) / "seed"
+                safe_extract(archive, folder)
+                inside = folder / posixpath.basename(self.work_dir)
+                with tempfile.TemporaryFile() as packed:
+                    pack_for_upload(inside, packed, uid=0, gid=0)
+                    packed.seek(0)
+                    self.api.put_archive(self._container(), self.work_dir, packed)
+        except (FileNotFoundError, ArchiveError) as error:
+            raise SandboxStartError(
+                f"cannot copy {self.work_dir} of {self.spec.image} into the sandbox: {error}"
+            ) from None
+        finally:
+            with contextlib.suppress(DockerException):
+                self.api.remove_container(helper, force=True)
 
     def _give_work_dir_to_user(self) -> None:
         """Hand the work folder to a non-root spec user (as root, which keeps CAP_CHOWN: the
@@ -457,12 +494,16 @@ class DockerSandbox(Sandbox):
             except APIError as error:
                 raise SandboxError(f"upload to {dest} failed: {first_line(error)}") from None
 
+    def _archive_sync(self, path: str, limit: int) -> AbstractContextManager[IO[bytes]]:
+        return self._archive_of(self._container(), path)
+
     @contextlib.contextmanager
-    def _archive_sync(self, path: str, limit: int) -> Iterator[IO[bytes]]:
+    def _archive_of(self, container: str, path: str) -> Iterator[IO[bytes]]:
+        """The daemon's tar stream of ``path`` in ``container``, read in place."""
         api: Any = self.api
         try:
             response = api.get(
-                api._url("/containers/{0}/archive", self._container()),
+                api._url("/containers/{0}/archive", container),
                 params={"path": path},
                 headers={"Accept-Encoding": "identity"},
                 stream=True,

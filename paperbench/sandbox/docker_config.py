@@ -43,7 +43,7 @@ def volume_options(disk_mode: str, spec: SandboxSpec, work_folder: str | None) -
         if work_folder is None:
             raise ValueError("a loop-disk volume needs the disk's work folder")
         return {"type": "none", "o": "bind", "device": work_folder}
-    return {"type": "tmpfs", "device": "tmpfs", "o": f"size={spec.disk_mb}m,nodev,nosuid"}
+    return {"type": "tmpfs", "device": "tmpfs", "o": f"size={spec.disk_mb}m,mode=755,nodev,nosuid"}
 
 
 def host_config_kwargs(spec: SandboxSpec, volume: str, disk_mode: str = "loop") -> dict[str, Any]:

@@ -244,3 +244,16 @@ def test_without_a_host_view_an_oom_kill_is_still_reported(
             return hog.exit_code, hog.oom_killed
 
     assert run(scenario()) == (137, True)
+
+
+def test_a_memory_disk_starts_with_the_images_own_work_folder(
+    agent_image: str, fresh_run: str
+) -> None:
+    """A tmpfs volume starts empty; the image's /home (paper, submission...) is copied in."""
+
+    async def scenario() -> list[str]:
+        box = spec(agent_image, fresh_run, disk_quota="memory", disk_mb=64)
+        async with DockerSandbox(box) as sandbox:
+            return (await sandbox.exec(["ls", "/home"])).stdout.split()
+
+    assert run(scenario()) == ["agent", "logs", "paper", "submission"]
