@@ -137,9 +137,10 @@ def cve_2025_4517_chain(path: Path, payload: bytes = b"pwned\n") -> Path:
 
 
 #: Run as ``python -c MEASURE ARCHIVE DEST``: extract with safe_extract, then print the
-#: outcome and, on the last line, the process's own peak resident memory in KiB.
+#: outcome and, on the last line, the process's own peak resident memory in KiB (``VmHWM``:
+#: ``ru_maxrss`` would include the parent's, which Linux carries over a vfork and exec).
 MEASURE = """
-import resource, sys
+import sys
 from pathlib import Path
 from paperbench.sandbox.archives import safe_extract
 from paperbench.sandbox.errors import ArchiveError
@@ -148,7 +149,7 @@ try:
     print("extracted")
 except ArchiveError as error:
     print("refused:", error)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
 """
 
 
