@@ -8,7 +8,9 @@ Targets (issue 3): our cycle at most 1.3x the plain `docker run`, a median exec 
 
 The two cycles alternate, so drift in the machine's load hits both alike. Also printed: the
 same peer with `--network none` (ours has no network, and a bridge costs the peer a veth pair),
-and where our cycle's time goes.
+where our cycle's time goes, and our cycle with each disk quota (`loop`: a sparse ext4 file
+loop-mounted for the writable layer and work volume; `memory`: read-only root and tmpfs), also
+alternating.
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ def main() -> None:
         peer.append(peer_cycle(args.image))
         peer_none.append(peer_cycle(args.image, "--network", "none"))
     execs = asyncio.run(exec_round_trips(spec, args.execs))
+    disks: dict[str, list[float]] = {"loop": [], "memory": []}
+    for _ in range(args.repetitions):
+        for mode, times in disks.items():
+            quota = spec.model_copy(update={"disk_quota": mode})
+            times.append(asyncio.run(our_cycle(quota))[0])
 
     ours_total = statistics.median(cycle[0] for cycle in ours)
     peer_total = statistics.median(peer)
@@ -99,6 +106,10 @@ def main() -> None:
     print(f"ratio ours / docker run --network none {ours_total / peer_none_total:.2f}")
     print(f"exec round trip (true)                 median {ms(exec_median)}, p90 {ms(p90)}")
     print(" " * 39, verdict(exec_median < 0.05, "median < 50 ms"))
+    loop, memory = (statistics.median(disks[mode]) for mode in ("loop", "memory"))
+    print(f"our cycle with a loop disk              median {ms(loop)}")
+    print(f"our cycle with a memory disk            median {ms(memory)}")
+    print(f"ratio loop / memory                    {loop / memory:.2f}")
 
 
 def verdict(met: bool, target: str) -> str:

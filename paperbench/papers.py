@@ -60,6 +60,9 @@ class Resources(_Strict):
     cpus: float = Field(default=2, gt=0)
     memory_mb: int = Field(default=4096, gt=0)
     gpus: int = Field(default=0, ge=0)
+    disk_mb: int = Field(
+        default=10240, ge=64, description="disk each sandbox may fill: work folder and root"
+    )
 
 
 class PaperConfig(_Strict):

@@ -2,18 +2,28 @@
 was left out, and why.
 
 Used for the final submission and for every snapshot, so a snapshot can be reproduced and
-graded exactly like a final submission. The steps:
+graded exactly like a final submission. Nothing of it runs a program of the sandbox (whose
+root user may have replaced ``find``, ``tar`` or ``sh``): the folder comes out as a tar stream
+that the Docker daemon builds (:meth:`~paperbench.sandbox.base.Sandbox.read_archive`), and is
+listed, checked and hashed on the host, in bounded memory, in two readings:
 
-1. List the folder inside the sandbox (type, size, path and link target of every entry).
-2. Decide on the host what to leave out: special files (FIFOs, sockets, devices), symbolic
-   links that are absolute or point outside the submission (the reproduction stage would refuse
-   the whole archive for one of them), files over ``max_file_bytes``, and — when the rest is
-   over ``max_total_bytes`` — the largest files until it fits. Deciding *before* the download
-   means a 20 GB checkpoint left in the folder costs nothing: it never leaves the container.
-3. ``tar`` the kept entries inside the sandbox (with ``--ignore-failed-read``, because
-   snapshots are taken while the agent works and files may vanish), download that, and rewrite
-   it on the host into ``submission.tar``: members under ``submission/``, owned by 0:0, every
-   member checked again with the standard library's ``data`` filter, every file hashed.
+1. List every entry (type, size, name, link target) from the stream's headers, skipping data.
+   Decide on the host what to leave out: names with control characters or bytes that are not
+   UTF-8 (listed escaped, see :mod:`paperbench.sandbox.names`); special files (FIFOs, sockets,
+   devices); symbolic links that are absolute, point outside the submission or through
+   another link (the reproduction stage would refuse the whole archive for one of them); hard
+   links to a file left out; files over ``max_file_bytes``; and — when the rest is over
+   ``max_total_bytes`` — the largest files until it fits.
+2. Read the stream again and write the kept entries into ``submission.tar``: members under
+   ``submission/``, owned by 0:0, each file hashed as it passes. Periodic snapshots are taken
+   while the agent works: a file that changed size between the two readings is kept as read
+   the second time if it still fits the limits (a note names it), anything else that changed
+   is left out and says so.
+
+Both readings stop at ``max_scan_bytes`` of stream, so a sparse 2 TB file costs a bounded
+read: what comes after that point is left out with a note. The final snapshot is taken after
+the sandbox was stopped (:class:`~paperbench.agents.snapshots.Snapshotter`), so nothing changes
+between the readings then.
 
 The manifest (``manifest.json``) lists each kept file with its size and SHA-256, each excluded
 entry with its size and reason, the limits, and the archive's own hash.
@@ -24,25 +34,40 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import tarfile
-import tempfile
-import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
 from pydantic import BaseModel, Field
 
+from paperbench.sandbox.archives import ArchiveLimits
 from paperbench.sandbox.base import Sandbox
+from paperbench.sandbox.errors import FileTooLargeError
+from paperbench.sandbox.names import escape_name, name_problem
+from paperbench.sandbox.tarcheck import Checker
+from paperbench.sandbox.tarstream import MemberData, iterate, open_tar
 
 MiB = 1024 * 1024
 ARCHIVE_NAME = "submission.tar"
 MANIFEST_NAME = "manifest.json"
 TOP = "submission"
-_LIST_SCRIPT = r"""
-[ -d "$1" ] || exit 3
-find "$1" -mindepth 1 -printf '%y\0%s\0%P\0%l\0' > "$2"
-"""
-_SPECIAL = {"p": "a FIFO", "s": "a socket", "b": "a block device", "c": "a character device"}
+#: At most this many entries are listed; what comes after is left out with a note.
+MAX_ENTRIES = 100_000
+#: A file is kept only if its data ends this far before the scan limit (tarfile reads ahead).
+_READ_AHEAD = 64 * 1024
+_LABEL = "the submission's archive"
+_SPECIAL = {
+    tarfile.FIFOTYPE: "a FIFO",
+    tarfile.CHRTYPE: "a character device",
+    tarfile.BLKTYPE: "a block device",
+}
+_KINDS = {
+    "file": tarfile.REGTYPE,
+    "dir": tarfile.DIRTYPE,
+    "symlink": tarfile.SYMTYPE,
+    "hardlink": tarfile.LNKTYPE,
+}
 
 
 class CapturedFile(BaseModel):
@@ -54,7 +79,7 @@ class CapturedFile(BaseModel):
 
 
 class ExcludedFile(BaseModel):
-    path: str
+    path: str = Field(description="relative to the submission folder; escaped if it had to be")
     size: int | None = None
     reason: str
 
@@ -73,68 +98,158 @@ class CaptureManifest(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-class _Entry(BaseModel):
-    kind: str
-    size: int
+@dataclass(frozen=True)
+class _Entry:
     path: str
+    kind: Literal["file", "dir", "symlink", "hardlink"]
+    size: int
     target: str
+    mode: int
+    mtime: float
 
 
-def _parse_listing(raw: bytes) -> list[_Entry]:
-    fields = raw.split(b"\0")
-    entries = []
-    for i in range(0, len(fields) - 3, 4):
-        kind, size, path, target = (f.decode("utf-8", "surrogateescape") for f in fields[i : i + 4])
-        entries.append(_Entry(kind=kind, size=int(size or 0), path=path, target=target))
-    return entries
+@dataclass
+class _Listing:
+    entries: list[_Entry]
+    excluded: list[ExcludedFile]
+    notes: list[str]
 
 
-def _link_escapes(path: str, target: str) -> bool:
-    if target.startswith("/"):
-        return True
+def _relative(raw: str, name: str) -> str | None:
+    """``raw`` (a member name, ``name/...``) relative to the submission; None for the root."""
+    parts = [part for part in raw.split("/") if part not in ("", ".")]
+    if parts and parts[0] == name:
+        parts = parts[1:]
+    return "/".join(parts) or None
+
+
+def _list(stream: IO[bytes], name: str, limits: ArchiveLimits, scan: int) -> _Listing:
+    """Reading 1: every entry's header, nothing of its data kept."""
+    listing = _Listing([], [], [])
+    with open_tar(stream, _LABEL, limits) as (tar, _):
+        try:
+            for info in iterate(tar, _LABEL, limits):
+                path = _relative(info.name, name)
+                if path is None:
+                    continue
+                if len(listing.entries) + len(listing.excluded) >= MAX_ENTRIES:
+                    listing.notes.append(
+                        f"the submission has more than {MAX_ENTRIES} entries; those after "
+                        f"{escape_name(path)!r} were left out"
+                    )
+                    break
+                _classify(info, path, name, listing, scan)
+        except FileTooLargeError:
+            # Files whose data reaches past the limit were already left out, one by one.
+            listing.notes.append(
+                f"the capture reads at most {scan} bytes of the submission's stream; what "
+                f"comes after that point was left out"
+            )
+    return listing
+
+
+def _past_scan(scan: int) -> str:
+    return f"past the {scan} bytes the capture reads (max_scan_bytes)"
+
+
+def _classify(info: tarfile.TarInfo, path: str, name: str, listing: _Listing, scan: int) -> None:
+    def exclude(reason: str, size: int | None = None) -> None:
+        listing.excluded.append(ExcludedFile(path=escape_name(path), size=size, reason=reason))
+
+    problem = name_problem(path)
+    if problem is not None:
+        exclude(f"{problem}; such names are not captured", info.size if info.isreg() else None)
+        return
+    if info.type in _SPECIAL:
+        exclude(f"{_SPECIAL[info.type]}, not a regular file")
+        return
+    kind: Literal["file", "dir", "symlink", "hardlink"]
+    target = ""
+    if info.isreg():
+        kind = "file"
+        if info.offset_data + info.size + _READ_AHEAD > scan:
+            exclude(_past_scan(scan), info.size)
+            return
+    elif info.isdir():
+        kind = "dir"
+    elif info.issym():
+        kind, target = "symlink", info.linkname
+        why = _link_problem(path, target)
+        if why is not None:
+            exclude(why)
+            return
+    elif info.islnk():
+        kind, target = "hardlink", _relative(info.linkname, name) or ""
+    else:
+        exclude(f"an entry of unknown type {info.type!r}")
+        return
+    mode = info.mode & 0o755 if kind == "file" else 0o755
+    listing.entries.append(_Entry(path, kind, info.size, target, mode, info.mtime))
+
+
+def _link_problem(path: str, target: str) -> str | None:
+    if name_problem(target) is not None:
+        return "a symbolic link whose target holds control characters or is not UTF-8"
+    if not target or target.startswith("/"):
+        return f"a symbolic link pointing outside the submission (-> {target})"
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-    return resolved == ".." or resolved.startswith("../")
+    if resolved == ".." or resolved.startswith("../"):
+        return f"a symbolic link pointing outside the submission (-> {target})"
+    return None
 
 
 def choose(
-    entries: list[_Entry], max_file_bytes: int, max_total_bytes: int
-) -> tuple[list[_Entry], list[ExcludedFile]]:
-    """Split the listing into what to keep and what to leave out (with reasons)."""
-    kept: list[_Entry] = []
-    excluded: list[ExcludedFile] = []
-    for entry in entries:
-        if entry.kind in _SPECIAL:
-            reason = f"{_SPECIAL[entry.kind]}, not a regular file"
-            excluded.append(ExcludedFile(path=entry.path, reason=reason))
-        elif entry.kind == "l" and _link_escapes(entry.path, entry.target):
-            reason = f"a symbolic link pointing outside the submission (-> {entry.target})"
-            excluded.append(ExcludedFile(path=entry.path, reason=reason))
-        elif entry.kind == "f" and entry.size > max_file_bytes:
+    listing: _Listing, max_file_bytes: int, max_total_bytes: int
+) -> tuple[dict[str, _Entry], list[ExcludedFile]]:
+    """Split the listing into what to keep (by path) and what to leave out, with reasons."""
+    excluded = list(listing.excluded)
+    kept: dict[str, _Entry] = {}
+    links = {e.path for e in listing.entries if e.kind == "symlink"}
+    for entry in listing.entries:
+        if entry.kind == "file" and entry.size > max_file_bytes:
             reason = f"over the per-file size limit of {max_file_bytes} bytes"
             excluded.append(ExcludedFile(path=entry.path, size=entry.size, reason=reason))
-        elif entry.kind in ("f", "d", "l"):
-            kept.append(entry)
+        elif entry.kind == "symlink" and _through_link(entry, links):
+            reason = "a symbolic link through another link (chains of links are not captured)"
+            excluded.append(ExcludedFile(path=entry.path, reason=reason))
         else:
-            excluded.append(ExcludedFile(path=entry.path, reason=f"unknown file type {entry.kind}"))
-    total = sum(e.size for e in kept if e.kind == "f")
+            kept[entry.path] = entry
+    total = sum(e.size for e in kept.values() if e.kind == "file")
     if total > max_total_bytes:
-        for entry in sorted((e for e in kept if e.kind == "f"), key=lambda e: -e.size):
+        for entry in sorted((e for e in kept.values() if e.kind == "file"), key=lambda e: -e.size):
             if total <= max_total_bytes:
                 break
-            kept.remove(entry)
+            del kept[entry.path]
             total -= entry.size
             reason = (
                 f"the submission is over its total size limit of {max_total_bytes} bytes; "
                 "the largest files were left out"
             )
             excluded.append(ExcludedFile(path=entry.path, size=entry.size, reason=reason))
+    for entry in list(kept.values()):
+        source = kept.get(entry.target)
+        if entry.kind == "hardlink" and (source is None or source.kind != "file"):
+            del kept[entry.path]
+            reason = f"a hard link to {escape_name(entry.target)}, which was left out"
+            excluded.append(ExcludedFile(path=entry.path, reason=reason))
     return kept, excluded
 
 
-class _Hashing:
-    """A file reader that hashes what passes through it."""
+def _through_link(entry: _Entry, links: set[str]) -> bool:
+    stack = entry.path.split("/")[:-1]
+    for part in entry.target.split("/"):
+        if part in ("", "."):
+            continue
+        stack = stack[:-1] if part == ".." else [*stack, part]
+        if part != ".." and "/".join(stack) in links:
+            return True
+    return False
 
-    def __init__(self, source: IO[bytes]) -> None:
+
+class _Hashing:
+    """A reader that hashes what passes through it."""
+
+    def __init__(self, source: MemberData) -> None:
         self.source = source
         self.digest = hashlib.sha256()
 
@@ -144,6 +259,139 @@ class _Hashing:
         return data
 
 
+def _member(
+    name: str, kind: str, size: int, target: str, mode: int, mtime: float
+) -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type = _KINDS[kind]
+    member.size = size
+    member.linkname = target
+    member.mode = mode
+    member.mtime = int(mtime)
+    member.uid = member.gid = 0
+    member.uname = member.gname = ""
+    return member
+
+
+@dataclass
+class _Limits:
+    max_file_bytes: int
+    max_total_bytes: int
+    scan: int
+    archive: ArchiveLimits
+
+
+class _Rewriter:
+    """Reading 2: writes the kept entries into the archive, each file hashed on the way.
+
+    A file whose size changed since reading 1 (the agent works during periodic snapshots) is
+    kept as read now if it still fits the limits, and named in a note; anything else that
+    changed or vanished is left out with the reason. A hard link is written only after its file
+    (which the daemon's walk puts first), and listed with that file's size and hash."""
+
+    def __init__(self, out: tarfile.TarFile, archive: Path, limits: _Limits) -> None:
+        self.out = out
+        self.limits = limits
+        self.files: list[CapturedFile] = []
+        self.excluded: list[ExcludedFile] = []
+        self.grown: list[str] = []
+        self.hashes: dict[str, tuple[int, str]] = {}
+        self.total = 0
+        self.checker = Checker(str(archive), ArchiveLimits(max_members=MAX_ENTRIES + 1))
+        root = _member(TOP, "dir", 0, "", 0o755, datetime.now().timestamp())
+        self.checker.add(root)
+        out.addfile(root)
+
+    def run(self, stream: IO[bytes] | None, name: str, kept: dict[str, _Entry]) -> None:
+        pending = dict(kept)
+        self.total = sum(e.size for e in kept.values() if e.kind == "file")
+        if pending and stream is not None:
+            with open_tar(stream, _LABEL, self.limits.archive) as (tar, _):
+                for info in iterate(tar, _LABEL, self.limits.archive):
+                    path = _relative(info.name, name)
+                    entry = pending.pop(path, None) if path is not None else None
+                    if entry is not None:
+                        self._one(tar, info, entry)
+                    if not pending:
+                        break
+        for entry in pending.values():
+            self._drop(entry, "vanished while the snapshot was taken", entry.size)
+        self.checker.finish()
+
+    def _drop(self, entry: _Entry, reason: str, size: int | None = None) -> None:
+        self.excluded.append(ExcludedFile(path=entry.path, size=size, reason=reason))
+
+    def _one(self, tar: tarfile.TarFile, info: tarfile.TarInfo, entry: _Entry) -> None:
+        same_kind = {"file": info.isreg(), "dir": info.isdir(), "symlink": info.issym()}.get(
+            entry.kind, info.islnk()
+        )
+        if not same_kind or (entry.kind == "symlink" and info.linkname != entry.target):
+            self._drop(entry, "changed while the snapshot was taken", info.size)
+            return
+        if entry.kind == "hardlink" and entry.target not in self.hashes:
+            self._drop(entry, f"a hard link to {escape_name(entry.target)}, which was left out")
+            return
+        size = info.size if entry.kind == "file" else 0
+        if size != entry.size:
+            limits = self.limits
+            total = self.total - entry.size + size
+            if size > limits.max_file_bytes or total > limits.max_total_bytes:
+                self._drop(entry, "grew past the size limits while the snapshot was taken", size)
+                return
+            if info.offset_data + size + _READ_AHEAD > limits.scan:
+                self._drop(entry, _past_scan(limits.scan), size)
+                return
+            self.total = total
+            self.grown.append(entry.path)
+        self._write(tar, info, entry, size)
+
+    def _write(self, tar: tarfile.TarFile, info: tarfile.TarInfo, entry: _Entry, size: int) -> None:
+        target = posixpath.join(TOP, entry.target) if entry.kind == "hardlink" else entry.target
+        member = _member(
+            posixpath.join(TOP, entry.path), entry.kind, size, target, entry.mode, entry.mtime
+        )
+        self.checker.add(member)
+        if entry.kind == "file":
+            reader = _Hashing(MemberData(tar, info, _LABEL, self.limits.archive))
+            self.out.addfile(member, reader)
+            digest = reader.digest.hexdigest()
+            self.hashes[entry.path] = (size, digest)
+            self.files.append(CapturedFile(path=entry.path, size=size, sha256=digest))
+            return
+        self.out.addfile(member)
+        if entry.kind == "symlink":
+            self.files.append(CapturedFile(path=entry.path, kind="symlink", target=entry.target))
+        elif entry.kind == "hardlink":
+            linked_size, digest = self.hashes[entry.target]
+            self.files.append(
+                CapturedFile(
+                    path=entry.path,
+                    kind="hardlink",
+                    size=linked_size,
+                    sha256=digest,
+                    target=entry.target,
+                )
+            )
+
+
+def _write(
+    stream: IO[bytes] | None, name: str, kept: dict[str, _Entry], archive: Path, limits: _Limits
+) -> tuple[list[CapturedFile], list[ExcludedFile], list[str]]:
+    """Reading 2 into ``archive``: the files written, those left out, and notes."""
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as out:
+        rewriter = _Rewriter(out, archive, limits)
+        rewriter.run(stream, name, kept)
+    notes = []
+    if rewriter.grown:
+        named = ", ".join(repr(path) for path in rewriter.grown[:20])
+        more = f" and {len(rewriter.grown) - 20} more" if len(rewriter.grown) > 20 else ""
+        notes.append(
+            f"{len(rewriter.grown)} file(s) changed size while the snapshot was taken and are "
+            f"kept as read the second time: {named}{more}"
+        )
+    return rewriter.files, rewriter.excluded, notes
+
+
 async def capture_submission(
     sandbox: Sandbox,
     out_dir: Path,
@@ -151,35 +399,43 @@ async def capture_submission(
     source: str = "/home/submission",
     max_file_bytes: int = 100 * MiB,
     max_total_bytes: int = 1024 * MiB,
+    max_scan_bytes: int | None = None,
 ) -> CaptureManifest:
     """Write ``out_dir/submission.tar`` and ``out_dir/manifest.json`` from folder ``source`` of
     ``sandbox`` (see the module docstring); a missing folder gives an empty submission.
+    ``max_scan_bytes`` (default four times ``max_total_bytes`` plus 64 MiB) bounds each
+    reading of the folder's stream.
 
     Raises:
         SandboxGoneError: the sandbox is closed or gone.
-        SandboxError, OSError: the listing or the archive could not be made or read.
+        ArchiveError: the stream breaks our limits past recovery (e.g. a header over 16 KiB).
+        SandboxError, OSError: the archive could not be read or written.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     source = sandbox.resolve(source)
-    parent, name = posixpath.split(source)
-    scratch = posixpath.join(parent, f".paperbench-capture-{uuid.uuid4().hex[:12]}")
-    notes: list[str] = []
-    kept: list[_Entry] = []
-    excluded: list[ExcludedFile] = []
+    name = posixpath.basename(source)
+    scan = max_scan_bytes if max_scan_bytes is not None else 4 * max_total_bytes + 64 * MiB
+    limits = ArchiveLimits(max_bytes=scan + 64 * MiB, max_members=MAX_ENTRIES + 1)
     archive = out_dir / ARCHIVE_NAME
     try:
-        listed = await sandbox.exec(
-            ["sh", "-c", _LIST_SCRIPT, "sh", source, scratch + ".list"], timeout=600
+        listing = await sandbox.read_archive(
+            source, lambda stream: _list(stream, name, limits, scan), limit=scan
         )
-        if listed.exit_code == 3:
-            notes.append(f"{source} does not exist; the submission is empty")
+    except FileNotFoundError:
+        listing = _Listing([], [], [f"{source} does not exist; the submission is empty"])
+    kept, excluded = choose(listing, max_file_bytes, max_total_bytes)
+    partial = archive.with_name(archive.name + ".partial")
+    bounds = _Limits(max_file_bytes, max_total_bytes, scan, limits)
+    try:
+        if kept:
+            files, changed, notes = await sandbox.read_archive(
+                source, lambda stream: _write(stream, name, kept, partial, bounds), limit=scan
+            )
         else:
-            listed.check()
-            raw = await sandbox.read_file(scratch + ".list", text=False)
-            kept, excluded = choose(_parse_listing(raw), max_file_bytes, max_total_bytes)
-        files = await _archive(sandbox, parent, name, scratch, kept, archive, notes)
+            files, changed, notes = _write(None, name, kept, partial, bounds)
+        partial.replace(archive)
     finally:
-        await sandbox.exec(["rm", "-f", scratch + ".list", scratch + ".tar"], timeout=120)
+        partial.unlink(missing_ok=True)
     digest = hashlib.sha256()
     with archive.open("rb") as handle:
         for block in iter(lambda: handle.read(MiB), b""):
@@ -194,100 +450,8 @@ async def capture_submission(
         max_file_bytes=max_file_bytes,
         max_total_bytes=max_total_bytes,
         files=files,
-        excluded=sorted(excluded, key=lambda e: e.path),
-        notes=notes,
+        excluded=sorted([*excluded, *changed], key=lambda e: e.path),
+        notes=[*listing.notes, *notes],
     )
     (out_dir / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
     return manifest
-
-
-async def _archive(
-    sandbox: Sandbox,
-    parent: str,
-    name: str,
-    scratch: str,
-    kept: list[_Entry],
-    archive: Path,
-    notes: list[str],
-) -> list[CapturedFile]:
-    files: list[CapturedFile] = []
-    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as out:
-        root = tarfile.TarInfo(TOP)
-        root.type, root.mode, root.mtime = tarfile.DIRTYPE, 0o755, int(datetime.now().timestamp())
-        out.addfile(root)
-        if not kept:
-            return files
-        listing = b"".join(
-            posixpath.join(name, e.path).encode("utf-8", "surrogateescape") + b"\0" for e in kept
-        )
-        made = await sandbox.exec(
-            [
-                "tar", "-C", parent, "--null", "--no-recursion", "--ignore-failed-read",
-                "--numeric-owner", "-T", "-", "-cf", scratch + ".tar",
-            ],
-            input=listing,
-            timeout=3600,
-        )  # fmt: skip
-        if made.stderr.strip():
-            notes.append(f"tar: {made.stderr.strip()[:2000]}")
-        if made.exit_code != 1:  # 1: a file changed while it was read (the agent is working)
-            made.check()
-        with tempfile.TemporaryDirectory(prefix="paperbench-capture-") as work:
-            outer_path = await sandbox.download(scratch + ".tar", Path(work) / "outer.tar")
-            with tarfile.open(outer_path) as outer:
-                member = outer.next()
-                inner_file = outer.extractfile(member) if member is not None else None
-                if inner_file is None:
-                    raise OSError(f"the archive made in the sandbox at {scratch}.tar is empty")
-                with tarfile.open(fileobj=inner_file, mode="r|") as inner:
-                    _rewrite(inner, out, name, files, notes)
-    return files
-
-
-def _rewrite(
-    inner: tarfile.TarFile,
-    out: tarfile.TarFile,
-    name: str,
-    files: list[CapturedFile],
-    notes: list[str],
-) -> None:
-    for member in inner:
-        relative = member.name.removeprefix(name).lstrip("/")
-        if not relative:
-            continue
-        try:
-            tarfile.data_filter(member, "/submission-check")
-        except tarfile.FilterError as error:
-            notes.append(f"{relative}: left out on the host ({error})")
-            continue
-        linkname = member.linkname
-        if member.islnk():
-            linkname = posixpath.join(TOP, linkname.removeprefix(name).lstrip("/"))
-        clean = member.replace(
-            name=posixpath.join(TOP, relative),
-            linkname=linkname,
-            uid=0,
-            gid=0,
-            uname="",
-            gname="",
-            deep=False,
-        )
-        if member.isreg():
-            source = inner.extractfile(member)
-            if source is None:
-                continue
-            reader = _Hashing(source)
-            out.addfile(clean, reader)
-            files.append(
-                CapturedFile(path=relative, size=member.size, sha256=reader.digest.hexdigest())
-            )
-        elif member.issym():
-            out.addfile(clean)
-            files.append(CapturedFile(path=relative, kind="symlink", target=member.linkname))
-        elif member.islnk():
-            out.addfile(clean)
-            files.append(
-                CapturedFile(path=relative, kind="hardlink", target=linkname[len(TOP) + 1 :])
-            )
-        elif member.isdir():
-            out.addfile(clean)

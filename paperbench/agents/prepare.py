@@ -57,7 +57,7 @@ def sandbox_spec_for(
     image: str = AGENT_IMAGE,
     gpus: tuple[str, ...] = (),
 ) -> SandboxSpec:
-    """An agent sandbox: the paper's network policy, CPUs and memory, the GPUs named in
+    """An agent sandbox: the paper's network policy, CPUs, memory and disk, the GPUs named in
     ``gpus``, and an empty environment.
 
     The paper's ``resources.gpus`` is only a count; which devices to give is the caller's
@@ -69,6 +69,7 @@ def sandbox_spec_for(
         stage=AGENT_STAGE,
         cpus=resources.cpus,
         memory_mb=resources.memory_mb,
+        disk_mb=resources.disk_mb,
         gpus=gpus,
         network=network,
         env={},

@@ -10,6 +10,12 @@ time by a background task.
 A snapshot that fails (the sandbox is busy past its timeout, a file cannot be read) is recorded
 with its error and the run goes on: snapshots are evidence for later analysis, never a reason
 to stop an agent. Stopping waits for a snapshot in progress, so none is left half-written.
+
+The final snapshot freezes the sandbox while it is taken
+(:meth:`~paperbench.sandbox.base.Sandbox.freeze`): every process in it is held where it is,
+including any that escaped the agent's commands (``setsid``, ``env -i``, another user), so
+nothing changes the files between the two readings of the capture. The sandbox is thawed
+afterwards; the stage closes it, which kills everything left.
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from paperbench.agents.capture import ARCHIVE_NAME, MANIFEST_NAME, capture_submission
+from paperbench.agents.capture import (
+    ARCHIVE_NAME,
+    MANIFEST_NAME,
+    CaptureManifest,
+    capture_submission,
+)
 from paperbench.agents.clock import RunClock
 from paperbench.agents.protocol import Snapshot
 from paperbench.agents.transcript import Transcript
@@ -90,13 +101,7 @@ class Snapshotter:
             taken_at = datetime.now(UTC)
             relative = folder.relative_to(self.stage_dir)
             try:
-                manifest = await capture_submission(
-                    self.sandbox,
-                    folder,
-                    source=self.source,
-                    max_file_bytes=self.max_file_bytes,
-                    max_total_bytes=self.max_total_bytes,
-                )
+                manifest = await self._capture(folder, frozen=kind == "final")
             except (SandboxError, OSError) as error:
                 snapshot = Snapshot(
                     index=index,
@@ -125,6 +130,21 @@ class Snapshotter:
             )
             self._record(snapshot)
             return snapshot
+
+    async def _capture(self, folder: Path, *, frozen: bool) -> CaptureManifest:
+        if frozen:
+            await self.sandbox.freeze()
+        try:
+            return await capture_submission(
+                self.sandbox,
+                folder,
+                source=self.source,
+                max_file_bytes=self.max_file_bytes,
+                max_total_bytes=self.max_total_bytes,
+            )
+        finally:
+            if frozen:
+                await self.sandbox.thaw()
 
     def _record(self, snapshot: Snapshot) -> None:
         self.snapshots.append(snapshot)

@@ -55,8 +55,8 @@ def _verdict_schema(continuous: bool, bounded: bool = False) -> dict[str, Any]:
     if bounded:
         if continuous:
             score.update(minimum=0, maximum=1)
-        explanation["maxLength"] = 400
-        evidence.update(maxItems=3, items={"type": "string", "maxLength": 80})
+        explanation["maxLength"] = 240
+        evidence.update(maxItems=2, items={"type": "string", "maxLength": 80})
     return {
         "type": "object",
         "properties": {"explanation": explanation, "evidence": evidence, "score": score},

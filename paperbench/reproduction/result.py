@@ -8,8 +8,10 @@ A reproduction directory holds::
     executed_submission.tar  the submission as it was after the graded attempt
     submission/              the same, extracted (what the judge reads)
 
-The top-level ``status``, ``exit_code``, ``timed_out``, ``oom_killed`` and ``duration_seconds``
-repeat the graded attempt's, so a reader needs no knowledge of retries.
+The top-level ``status``, ``exit_code``, ``timed_out``, ``oom_killed``, ``disk_limit_exceeded``
+and ``duration_seconds`` repeat the graded attempt's, so a reader needs no knowledge of retries.
+``disk_limit_exceeded``: the sandbox's disk (the paper's ``resources.disk_mb``) filled up while
+the script ran; the script was stopped there, like an out-of-memory kill.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ AttemptStatus = Literal[
     "failed",
     "timed_out",
     "oom_killed",
+    "disk_limit_exceeded",
     "missing_script",
     "invalid_script",
     "empty_submission",
@@ -39,6 +42,7 @@ STATUS_FAILURES: dict[AttemptStatus, FailureKind | None] = {
     "failed": "reproduction_failed",
     "timed_out": "timeout",
     "oom_killed": "out_of_memory",
+    "disk_limit_exceeded": "disk_limit_exceeded",
     "missing_script": "missing_script",
     "invalid_script": "invalid_script",
     "empty_submission": "empty_submission",
@@ -52,7 +56,9 @@ DID_NOT_RUN: frozenset[AttemptStatus] = frozenset(
 #: Outcomes that leave nothing to grade at all: every leaf scores 0 by rule.
 NOTHING_TO_GRADE: frozenset[AttemptStatus] = frozenset({"empty_submission", "rejected_submission"})
 #: Outcomes worth another attempt when the user asks for retries: the script ran and failed.
-RETRYABLE: frozenset[AttemptStatus] = frozenset({"failed", "timed_out", "oom_killed"})
+RETRYABLE: frozenset[AttemptStatus] = frozenset(
+    {"failed", "timed_out", "oom_killed", "disk_limit_exceeded"}
+)
 
 RESULT_FILE = "reproduction.json"
 LOG_FILE = "reproduce.log"
@@ -97,6 +103,7 @@ class Attempt(_Record):
     duration_seconds: float
     timed_out: bool = False
     oom_killed: bool = False
+    disk_limit_exceeded: bool = False
     log_file: str | None = None
     log_bytes: int = 0
     log_truncated: bool = False
@@ -124,6 +131,7 @@ class ReproductionResult(StageResult):
     exit_code: int | None
     timed_out: bool
     oom_killed: bool
+    disk_limit_exceeded: bool = False
     duration_seconds: float
     attempts: list[Attempt]
     graded_attempt: int = Field(description="number of the attempt this record describes")
@@ -157,6 +165,8 @@ class ReproductionResult(StageResult):
             if self.timed_out
             else "was killed for running out of memory"
             if self.oom_killed
+            else "was stopped for filling its disk quota"
+            if self.disk_limit_exceeded
             else f"exited with status {self.exit_code}"
         )
         return (

@@ -38,7 +38,7 @@ from pydantic import Field
 from paperbench import __version__
 from paperbench.contracts import StageInputs, located, tree_sha256
 from paperbench.papers import NetworkPolicy, PaperBundle
-from paperbench.reproduction.inventory import INVENTORY_SCRIPT, Changes, compare, parse_inventory
+from paperbench.reproduction.inventory import Changes, Inventory, compare, read_listing
 from paperbench.reproduction.options import ReproductionOptions
 from paperbench.reproduction.result import (
     ARCHIVE_FILE,
@@ -60,7 +60,6 @@ MiB = 1024 * 1024
 #: Where the submission goes, under the sandbox's work folder (``/home`` in our images, as in
 #: the agent's container, so absolute paths an agent wrote keep working).
 SUBMISSION_NAME = "submission"
-INVENTORY_NAME = ".paperbench-inventory.json"
 SandboxFactory = Callable[[SandboxSpec], Sandbox]
 
 
@@ -77,6 +76,7 @@ class ReproductionInputs(StageInputs):
     network: NetworkPolicy = "none"
     cpus: float | None = None
     memory_mb: int = 4096
+    disk_mb: int = 10240
     gpus: tuple[str, ...] = ()
     max_file_bytes: int = Field(default=100 * MiB, gt=0)
     log_limit_bytes: int = Field(default=8 * MiB, gt=0)
@@ -113,6 +113,7 @@ class ReproductionInputs(StageInputs):
             network=config.reproduction.network,
             cpus=config.resources.cpus,
             memory_mb=config.resources.memory_mb,
+            disk_mb=config.resources.disk_mb,
             gpus=gpus,
             run_id=run_id,
         )
@@ -163,17 +164,28 @@ def _status_of(result: ExecResult) -> AttemptStatus:
         return "timed_out"
     if result.oom_killed:
         return "oom_killed"
+    if result.disk_limit_exceeded:
+        return "disk_limit_exceeded"
     return "succeeded" if result.exit_code == 0 else "failed"
 
 
-async def _inventory(sandbox: Sandbox) -> dict[str, tuple[int, str]]:
-    listing_path = sandbox.resolve(INVENTORY_NAME)
-    listing = await sandbox.exec(
-        ["python3", "-c", INVENTORY_SCRIPT, sandbox.resolve(SUBMISSION_NAME), listing_path],
-        timeout=600,
-    )
-    listing.check()
-    return parse_inventory(await sandbox.read_file(listing_path))
+async def _inventory(sandbox: Sandbox) -> Inventory:
+    """The submission's files, listed and hashed on the host from the archive stream the
+    backend builds: no program of the sandbox runs.
+
+    Raises:
+        SandboxError: the sandbox is gone, or its stream cannot be read.
+    """
+    limit = sandbox.spec.download_limit_bytes
+    try:
+        listing = await sandbox.read_archive(
+            SUBMISSION_NAME,
+            lambda stream: read_listing(stream, SUBMISSION_NAME, limit),
+            limit=limit,
+        )
+    except ArchiveError as error:
+        raise SandboxError(f"cannot list the submission in the sandbox: {error}") from None
+    return listing.inventory
 
 
 async def _git_record(sandbox: Sandbox) -> GitRecord | None:
@@ -222,6 +234,7 @@ class _Runner:
             stage="reproduction",
             cpus=options.cpus,
             memory_mb=options.memory_mb,
+            disk_mb=options.disk_mb,
             gpus=options.gpus,
             network=options.network,
             output_limit_bytes=options.log_limit_bytes,
@@ -263,6 +276,7 @@ class _Runner:
                     duration_seconds=run.duration_s,
                     timed_out=run.timed_out,
                     oom_killed=run.oom_killed,
+                    disk_limit_exceeded=run.disk_limit_exceeded,
                     log_file=log_name,
                     log_bytes=run.stdout_bytes,
                     log_truncated=run.stdout_truncated,
@@ -283,45 +297,41 @@ class _Runner:
                 )
             )
 
-    async def _collect(
-        self, sandbox: Sandbox, attempt: Attempt, before: dict[str, tuple[int, str]]
-    ) -> _Outcome:
-        after = await _inventory(sandbox)
-        changes = compare(before, after)
-        excluded = [
-            ExcludedFile(
-                path=path,
-                size=size,
-                reason=(f"larger than the {self.options.max_file_bytes} byte limit for one file"),
-            )
-            for path, (size, _) in sorted(after.items())
-            if size > self.options.max_file_bytes
-        ]
-        if excluded:
-            removal = await sandbox.exec(
-                [
-                    "rm",
-                    "-f",
-                    "--",
-                    *(sandbox.resolve(f"{SUBMISSION_NAME}/{file.path}") for file in excluded),
-                ],
-                timeout=120,
-            )
-            removal.check()
+    async def _collect(self, sandbox: Sandbox, attempt: Attempt, before: Inventory) -> _Outcome:
+        """What the script left: git's view first (the last command run in the sandbox), then
+        the sandbox is stopped — every process it started dies, however it escaped — and the
+        folder is listed, hashed and archived on the host from one reading of its stream."""
         git = await _git_record(sandbox)
+        await sandbox.stop()
         notes: list[str] = []
         archive = self.out_dir / ARCHIVE_FILE
+        partial = archive.with_name(archive.name + ".partial")
+        limit = sandbox.spec.download_limit_bytes
         try:
-            await sandbox.download(SUBMISSION_NAME, archive)
+            listing = await sandbox.read_archive(
+                SUBMISSION_NAME,
+                lambda stream: read_listing(
+                    stream,
+                    SUBMISSION_NAME,
+                    limit,
+                    archive=partial,
+                    max_file_bytes=self.options.max_file_bytes,
+                ),
+                limit=limit,
+            )
+            partial.replace(archive)
             executed = self.out_dir / EXECUTED_DIR
             shutil.rmtree(executed, ignore_errors=True)
             with tempfile.TemporaryDirectory(dir=self.out_dir) as scratch:
                 safe_extract(archive, Path(scratch))
                 Path(scratch, "submission").rename(executed)
         except (FileTooLargeError, ArchiveError) as error:
+            partial.unlink(missing_ok=True)
             archive.unlink(missing_ok=True)
             notes.append(f"the executed submission was not kept: {error}")
-        return _Outcome(attempt, changes, excluded, git, notes)
+            return _Outcome(attempt, None, None, git, notes)
+        changes = compare(before, listing.inventory)
+        return _Outcome(attempt, changes, listing.excluded, git, [*notes, *listing.notes])
 
 
 async def reproduce(
@@ -386,6 +396,7 @@ async def reproduce(
         exit_code=chosen.exit_code,
         timed_out=chosen.timed_out,
         oom_killed=chosen.oom_killed,
+        disk_limit_exceeded=chosen.disk_limit_exceeded,
         duration_seconds=chosen.duration_seconds,
         attempts=attempts,
         graded_attempt=chosen.number,

@@ -1,8 +1,12 @@
 """Sandboxes that hold untrusted code.
 
-The contract is :class:`Sandbox` (``base``); backends are :class:`DockerSandbox` (hardened
-containers, the default) and :class:`LocalSandbox` (no isolation, opt-in). Around them:
-``archives`` (safe tar streams), ``cleanup`` (signals, leftovers), ``labels``, ``images``.
+The contract is :class:`Sandbox` (``base``, data in ``models``); backends are
+:class:`DockerSandbox` (hardened containers, the default: ``docker_backend``, ``docker_config``,
+``docker_exec``, ``disks`` for its disk quota, ``hostview`` for acting on it from the host) and
+:class:`LocalSandbox` (no isolation, opt-in). Around them: ``tarcheck``, ``beneath`` and
+``archives`` (reading, writing and extracting untrusted tar streams), ``names`` (showing names
+that came out of a sandbox), ``output`` (capped buffers), ``cleanup`` (signals, leftovers),
+``labels``, ``images``.
 """
 
 from __future__ import annotations

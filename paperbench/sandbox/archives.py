@@ -1,53 +1,56 @@
 """Tar streams in and out of sandboxes, checked on the host.
 
 Whatever comes out of a sandbox was written by untrusted code, and so is anything a user hands
-us to upload. Extraction uses the standard library's ``data`` filter (Python's own answer to
-absolute paths, ``..`` traversal, links pointing outside the destination and device files)
-rather than checks of our own, plus the two limits it lacks: total size and member count.
-We also refuse absolute member names outright where the filter would quietly strip the
-leading ``/``: no archive we handle has a legitimate reason to carry one.
+us to upload. Every archive is read twice:
 
-Every check runs over all members before anything is written, and extraction applies the
-filter again member by member (a link made by an earlier member can change what a later path
-means). Errors name the archive and the offending member.
+1. :func:`~paperbench.sandbox.tarcheck.check_archive` reads it to its end with our own checks
+   (names, links, types, sizes, header sizes; see :mod:`paperbench.sandbox.tarcheck`); nothing
+   is written unless every member passes.
+2. The second reading must match the first member for member. Each member passes the standard
+   library's ``data`` filter too (a second wall, not the first), and is written by
+   :class:`~paperbench.sandbox.beneath.BeneathWriter`, which never follows a symbolic link,
+   into a fresh folder that only this process can write (mode 0700, made next to the
+   destination). Only a complete extraction is moved into place; on any failure the fresh
+   folder is removed and the destination is as it was.
+
+Errors name the archive and the offending member, escaped and shortened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
+import stat
 import tarfile
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from paperbench.sandbox.beneath import BeneathWriter
 from paperbench.sandbox.errors import (
     ArchiveError,
     ArchiveLimitError,
     FileTooLargeError,
     UnsafeArchiveError,
 )
+from paperbench.sandbox.names import shown
+from paperbench.sandbox.tarcheck import Member, check_archive, read_checked
+from paperbench.sandbox.tarstream import ArchiveLimits, MemberData
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-GiB = 1024**3
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Ceilings for one archive: the sum of its members' sizes, and how many members."""
-
-    max_bytes: int = 2 * GiB
-    max_members: int = 100_000
+__all__ = ["ArchiveLimits", "ExtractReport", "limited_archive", "pack_for_upload", "safe_extract"]
 
 
 @dataclass(frozen=True)
 class ExtractReport:
-    """What was extracted: member names (as written, relative to the destination) and bytes."""
+    """What was extracted: member names (normalized, relative to the destination) and bytes."""
 
     names: tuple[str, ...]
     bytes: int
@@ -57,99 +60,167 @@ class ExtractReport:
         return len(self.names)
 
 
-def _describe(error: tarfile.FilterError) -> str:
-    reasons = {
-        tarfile.AbsolutePathError: "has an absolute path",
-        tarfile.OutsideDestinationError: "would be written outside the destination",
-        tarfile.AbsoluteLinkError: "is a link to an absolute path",
-        tarfile.LinkOutsideDestinationError: "is a link pointing outside the destination",
-        tarfile.SpecialFileError: "is a device or other special file",
-    }
-    for kind, reason in reasons.items():
-        if isinstance(error, kind):
-            return reason
-    return str(error)
+_REASONS = {
+    tarfile.AbsolutePathError: "has an absolute path",
+    tarfile.OutsideDestinationError: "would be written outside the destination",
+    tarfile.AbsoluteLinkError: "is a link to an absolute path",
+    tarfile.LinkOutsideDestinationError: "is a link pointing outside the destination",
+    tarfile.SpecialFileError: "is a device or other special file",
+}
 
 
-def checked_members(
-    tar: tarfile.TarFile, label: str, dest: str, limits: ArchiveLimits
-) -> Iterator[tarfile.TarInfo]:
-    """Yield ``tar``'s members as the ``data`` filter rewrites them for ``dest``.
+def _filtered(info: tarfile.TarInfo, dest: str, label: str) -> tarfile.TarInfo:
+    """The standard library's ``data`` filter, as a second wall behind our own checks."""
+    try:
+        return tarfile.data_filter(info, dest)
+    except tarfile.FilterError as error:
+        reason = next((text for kind, text in _REASONS.items() if isinstance(error, kind)), None)
+        raise UnsafeArchiveError(
+            f"{label}: member {shown(info.name)} {reason or 'is refused by the data filter'}"
+        ) from None
 
-    Raises:
-        UnsafeArchiveError: a member has an absolute name, escapes ``dest`` or is special.
-        ArchiveLimitError: past ``limits.max_members`` members or ``limits.max_bytes`` bytes.
-    """
-    total = 0
-    for count, member in enumerate(tar, start=1):
-        if count > limits.max_members:
-            raise ArchiveLimitError(
-                f"{label}: more than {limits.max_members} members "
-                f"(stopped at {member.name!r}); raise the member limit if this is expected"
-            )
-        total += member.size if member.isreg() else 0
-        if total > limits.max_bytes:
-            raise ArchiveLimitError(
-                f"{label}: over the size limit of {limits.max_bytes} bytes "
-                f"at member {member.name!r} ({member.size} bytes)"
-            )
-        if member.name.startswith("/") or member.name.startswith(os.sep):
-            raise UnsafeArchiveError(f"{label}: member {member.name!r} has an absolute path")
-        try:
-            filtered = tarfile.data_filter(member, dest)
-        except tarfile.FilterError as error:
-            raise UnsafeArchiveError(
-                f"{label}: member {member.name!r} {_describe(error)}"
-                + (f" ({member.linkname!r})" if member.linkname else "")
-            ) from None
-        yield filtered
+
+@contextmanager
+def _rereadable(
+    archive: Path | IO[bytes], label: str, limits: ArchiveLimits
+) -> Iterator[Callable[[], Path | IO[bytes]]]:
+    """A way to read ``archive`` from its start again: the path, the rewound file, or a spool
+    of a stream that cannot seek (at most ``max_bytes``)."""
+    if isinstance(archive, Path):
+        yield lambda: archive
+        return
+    if getattr(archive, "seekable", lambda: False)():
+        start = archive.tell()
+
+        def rewound() -> IO[bytes]:
+            archive.seek(start)
+            return archive
+
+        yield rewound
+        return
+    with tempfile.TemporaryFile() as spool:
+        copied = 0
+        while chunk := archive.read(1024 * 1024):
+            copied += len(chunk)
+            if copied > limits.max_bytes:
+                raise ArchiveLimitError(f"{label}: over the size limit of {limits.max_bytes} bytes")
+            spool.write(chunk)
+
+        def spooled() -> IO[bytes]:
+            spool.seek(0)
+            return spool
+
+        yield spooled
 
 
 def safe_extract(
     archive: Path | IO[bytes], dest: Path, limits: ArchiveLimits | None = None
 ) -> ExtractReport:
-    """Extract a tar (plain or compressed) into ``dest``, creating it if needed.
+    """Extract a tar (plain or compressed) into ``dest`` (see the module docstring).
 
-    Nothing is written unless every member passes; if extraction still fails part-way, a
-    ``dest`` this call created is removed again.
+    ``dest`` is created if needed; an existing folder gets the archive's members merged in.
 
     Raises:
         UnsafeArchiveError: a member is unsafe; the message names it.
-        ArchiveLimitError: the archive is over a limit; the message names where.
-        ArchiveError: the file is not a readable tar archive.
+        ArchiveLimitError: the archive is over a limit; the message says which and where.
+        ArchiveError: the file is not a readable tar archive, or ``dest`` cannot take it.
     """
     limits = limits or ArchiveLimits()
     label = str(archive) if isinstance(archive, Path) else "archive"
-    created = not dest.exists()
-    try:
-        with _open(archive, label) as tar:
-            members = list(checked_members(tar, label, str(dest), limits))
-            dest.mkdir(parents=True, exist_ok=True)
-            try:
-                tar.extractall(dest, members=members, filter="data")
-            except tarfile.FilterError as error:
-                name = error.tarinfo.name if error.tarinfo else "?"
-                raise UnsafeArchiveError(f"{label}: member {name!r} {_describe(error)}") from None
-    except (ArchiveError, tarfile.TarError, OSError) as error:
-        if created and dest.exists():
-            shutil.rmtree(dest, ignore_errors=True)
-        if isinstance(error, ArchiveError):
-            raise
-        raise ArchiveError(f"{label}: cannot extract ({error})") from None
-    return ExtractReport(tuple(m.name for m in members), sum(m.size for m in members if m.isreg()))
+    with _rereadable(archive, label, limits) as source:
+        plan = check_archive(source(), label, limits)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.extracting-", dir=dest.parent))
+        except OSError as error:
+            raise ArchiveError(f"{label}: cannot extract into {dest} ({error})") from None
+        try:
+            with BeneathWriter(staging) as writer:
+                with read_checked(source(), label, limits, plan) as members:
+                    for member, info, tar in members:
+                        _write(writer, member, info, tar, str(staging), label, limits)
+                writer.finish_folders()
+            _place(staging, dest, label)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return ExtractReport(tuple(m.name for m in plan), sum(m.size for m in plan if m.kind == "file"))
 
 
-@contextmanager
-def _open(archive: Path | IO[bytes], label: str) -> Iterator[tarfile.TarFile]:
+def _write(
+    writer: BeneathWriter,
+    member: Member,
+    info: tarfile.TarInfo,
+    tar: tarfile.TarFile,
+    root: str,
+    label: str,
+    limits: ArchiveLimits,
+) -> None:
+    filtered = _filtered(info, root, label)
+    parts = member.parts
     try:
-        if isinstance(archive, Path):
-            tar = tarfile.open(archive, "r:*")  # noqa: SIM115 - closed by the with below
+        if member.kind == "dir":
+            writer.folder(parts)
+        elif member.kind == "file":
+            mode = filtered.mode if filtered.mode is not None else 0o644
+            writer.file(parts, MemberData(tar, info, label, limits), mode, filtered.mtime)
+        elif member.kind == "symlink":
+            writer.symlink(parts, member.target)
         else:
-            tar = tarfile.open(fileobj=archive, mode="r:*")  # noqa: SIM115
-    except (tarfile.TarError, OSError) as error:
-        raise ArchiveError(f"{label}: not a readable tar archive ({error})") from None
-    with tar:
-        yield tar
+            writer.hardlink(parts, member.target.split("/"))
+    except OSError as error:
+        raise UnsafeArchiveError(
+            f"{label}: member {shown(info.name)} cannot be written under the destination "
+            f"({error.strerror or error})"
+        ) from None
+
+
+def _place(staging: Path, dest: Path, label: str) -> None:
+    """Move a complete extraction into ``dest``: a rename when ``dest`` is new or an empty
+    folder, else a merge that replaces files but never follows a link."""
+    try:
+        if not os.path.lexists(dest):
+            os.rename(staging, dest)
+            return
+        info = os.lstat(dest)
+        if not stat.S_ISDIR(info.st_mode):
+            raise ArchiveError(f"{label}: cannot extract into {dest}: it is not a folder")
+        if not any(os.scandir(dest)):
+            os.rename(staging, dest)
+            return
+        source_fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        target_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            _merge(source_fd, target_fd, label)
+        finally:
+            os.close(source_fd)
+            os.close(target_fd)
+    except OSError as error:
+        raise ArchiveError(f"{label}: cannot move the extraction into {dest} ({error})") from None
+
+
+def _merge(source_fd: int, target_fd: int, label: str) -> None:
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    for entry in os.listdir(source_fd):
+        mine = os.stat(entry, dir_fd=source_fd, follow_symlinks=False)
+        try:
+            theirs = os.stat(entry, dir_fd=target_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            os.rename(entry, entry, src_dir_fd=source_fd, dst_dir_fd=target_fd)
+            continue
+        if stat.S_ISDIR(theirs.st_mode):
+            if not stat.S_ISDIR(mine.st_mode):
+                raise ArchiveError(f"{label}: member {shown(entry)} would replace a folder")
+            child_source = os.open(entry, flags, dir_fd=source_fd)
+            try:
+                child_target = os.open(entry, flags, dir_fd=target_fd)
+                try:
+                    _merge(child_source, child_target, label)
+                finally:
+                    os.close(child_target)
+            finally:
+                os.close(child_source)
+            continue
+        os.rename(entry, entry, src_dir_fd=source_fd, dst_dir_fd=target_fd)
 
 
 def pack_for_upload(
@@ -158,52 +229,69 @@ def pack_for_upload(
     """Write a tar of a host folder's contents, or re-pack a tar archive, into ``out``.
 
     Members pass the same checks as :func:`safe_extract` (so nothing unsafe reaches a sandbox
-    either) and are owned by ``uid``/``gid``, the sandbox user's ids.
+    either), are written under their normalized names, and are owned by ``uid``/``gid``, the
+    sandbox user's ids.
 
     Raises:
         UnsafeArchiveError, ArchiveLimitError, ArchiveError: as for :func:`safe_extract`.
     """
     limits = limits or ArchiveLimits()
-    staging = "/nonexistent-paperbench-dest"
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as packed:
+    with contextlib.ExitStack() as stack:
         if source.is_dir():
-            with _folder_as_tar(source) as tar:
-                _repack(tar, packed, str(source), staging, uid, gid, limits)
+            readable: Path | IO[bytes] = stack.enter_context(_folder_as_tar(source))
         else:
-            with _open(source, str(source)) as tar:
-                _repack(tar, packed, str(source), staging, uid, gid, limits)
+            readable = source
+        label = str(source)
+        with _rereadable(readable, label, limits) as again:
+            plan = check_archive(again(), label, limits)
+            with (
+                tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as packed,
+                read_checked(again(), label, limits, plan) as members,
+            ):
+                for member, info, tar in members:
+                    _repack(packed, member, info, tar, label, limits, uid, gid)
 
 
 def _repack(
-    tar: tarfile.TarFile,
     packed: tarfile.TarFile,
+    member: Member,
+    info: tarfile.TarInfo,
+    tar: tarfile.TarFile,
     label: str,
-    staging: str,
+    limits: ArchiveLimits,
     uid: int,
     gid: int,
-    limits: ArchiveLimits,
 ) -> None:
-    for member in checked_members(tar, label, staging, limits):
-        # The data filter drops ownership, and the mode of folders and links; set them for
-        # the sandbox user (folders 0755 so the user can write into them).
-        mode = member.mode if member.mode is not None else (0o755 if member.isdir() else 0o777)
-        member = member.replace(uid=uid, gid=gid, uname="", gname="", mode=mode, deep=False)
-        packed.addfile(member, tar.extractfile(member) if member.isreg() else None)
+    filtered = _filtered(info, "/nonexistent-paperbench-dest", label)
+    clean = tarfile.TarInfo(member.name)
+    clean.type = {
+        "file": tarfile.REGTYPE,
+        "dir": tarfile.DIRTYPE,
+        "symlink": tarfile.SYMTYPE,
+        "hardlink": tarfile.LNKTYPE,
+    }[member.kind]
+    clean.linkname = member.target
+    clean.size = member.size
+    clean.mtime = int(filtered.mtime or 0)
+    # The data filter drops ownership, and the mode of folders and links; set them for the
+    # sandbox user (folders 0755 so the user can write into them).
+    default = 0o755 if member.kind == "dir" else 0o777
+    clean.mode = filtered.mode if filtered.mode is not None else default
+    clean.uid, clean.gid = uid, gid
+    data = MemberData(tar, info, label, limits) if member.kind == "file" else None
+    packed.addfile(clean, data)
 
 
 @contextmanager
-def _folder_as_tar(folder: Path) -> Iterator[tarfile.TarFile]:
-    """A folder's contents as a readable tar (spooled to a temporary file), so folders and
-    archives go through one code path."""
-    import tempfile
-
+def _folder_as_tar(folder: Path) -> Iterator[IO[bytes]]:
+    """A folder's contents as a tar (spooled to a temporary file), so folders and archives go
+    through one code path. Links are stored as links, never followed."""
     with tempfile.TemporaryFile() as spool:
         with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for entry in sorted(folder.iterdir()):
                 tar.add(entry, arcname=entry.name, recursive=True)
         spool.seek(0)
-        with tarfile.open(fileobj=spool, mode="r:") as tar:
-            yield tar
+        yield spool
 
 
 class LimitedWriter(io.RawIOBase):

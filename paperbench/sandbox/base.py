@@ -17,6 +17,13 @@ Guarantees every backend keeps (the conformance suite in ``tests/sandbox`` check
 - Output past ``output_limit_bytes`` per stream is cut in the middle and marked, in bounded
   memory; :attr:`ExecResult.stdout_truncated` says so.
 - Cancelling an ``exec`` kills the command.
+- ``stop()`` kills every process of the sandbox, however it left the command's process tree
+  (``setsid``, ``env -i``, another user), and keeps the files: ``read_archive`` and
+  ``download`` still work, so a stage's final capture sees files nothing can change any more.
+  ``freeze()`` holds every process where it is instead (until ``thaw()``), for a capture after
+  which the sandbox is used again.
+- ``read_archive`` hands the caller a bounded tar stream built by the backend (for Docker, by
+  the daemon, from outside the container): no binary of the sandbox is run to make it.
 """
 
 from __future__ import annotations
@@ -24,14 +31,17 @@ from __future__ import annotations
 import asyncio
 import errno
 import posixpath
+import shutil
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Self, TypeVar, overload
+from typing import IO, Literal, Self, TypeVar, cast, overload
 
 from paperbench.sandbox import cleanup
+from paperbench.sandbox.archives import limited_archive
 from paperbench.sandbox.errors import FileTooLargeError, SandboxError, SandboxGoneError
 from paperbench.sandbox.models import ExecRequest, ExecResult, RawResult, SandboxSpec
 from paperbench.sandbox.threads import in_thread
@@ -76,6 +86,8 @@ class Sandbox(ABC):
     def __init__(self, spec: SandboxSpec) -> None:
         self.spec = spec
         self._started = False
+        self._stopped = False
+        self._frozen = False
         self._closed = False
         self._closing = threading.Event()
         self._lifecycle = threading.Lock()
@@ -105,8 +117,19 @@ class Sandbox(ABC):
         """Copy a host folder's contents, or an archive's members, into folder ``dest``."""
 
     @abstractmethod
-    def _download_sync(self, path: str, archive: Path) -> None:
-        """Write ``path`` (file or folder) as a tar to ``archive``, members under its name."""
+    def _archive_sync(self, path: str, limit: int) -> AbstractContextManager[IO[bytes]]:
+        """A context giving ``path`` (file or folder) as an uncompressed tar stream, members
+        under its last component; made without running anything in the sandbox. It may stop
+        with FileTooLargeError past ``limit`` bytes (the caller bounds the stream as well).
+        Raises FileNotFoundError when ``path`` does not exist."""
+
+    @abstractmethod
+    def _stop_sync(self) -> None:
+        """Kill every process of the sandbox, keeping its files readable by ``_archive_sync``."""
+
+    @abstractmethod
+    def _freeze_sync(self, frozen: bool) -> None:
+        """Hold (True) or release (False) every process of the sandbox."""
 
     def describe(self) -> dict[str, str]:
         """Facts about this sandbox for provenance records (backend, image, ids)."""
@@ -181,14 +204,75 @@ class Sandbox(ABC):
     def closed(self) -> bool:
         return self._closed or self._closing.is_set()
 
-    def _check_running(self) -> None:
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    async def stop(self) -> None:
+        """Kill every process in the sandbox, and keep its files: afterwards :meth:`exec`,
+        :meth:`read_file`, :meth:`write_file` and :meth:`upload` raise SandboxGoneError, while
+        :meth:`read_archive` and :meth:`download` still work until :meth:`close`. Idempotent.
+
+        Raises:
+            SandboxGoneError: the sandbox was not started, or is closed.
+            SandboxError: the backend could not stop it.
+        """
+        if self._stopped:
+            return
+        self._check_readable()
+        self._stopped = True
+        await in_thread(self._stop_sync)
+
+    async def freeze(self) -> None:
+        """Hold every process of the sandbox where it is, escaped ones included, until
+        :meth:`thaw`: its files cannot change. Meanwhile :meth:`exec` (and the file methods
+        built on it) raise SandboxGoneError; :meth:`read_archive` and :meth:`download` work.
+
+        Raises:
+            SandboxGoneError: the sandbox was not started, is stopped or closed.
+            SandboxError: the backend could not freeze it.
+        """
+        self._check_running()
+        self._frozen = True
+        try:
+            await in_thread(lambda: self._freeze_sync(True))
+        except BaseException:
+            self._frozen = False
+            raise
+
+    async def thaw(self) -> None:
+        """Let the processes held by :meth:`freeze` run again. Idempotent.
+
+        Raises:
+            SandboxGoneError: the sandbox was not started, or is closed.
+            SandboxError: the backend could not thaw it.
+        """
+        if not self._frozen:
+            return
+        self._check_readable()
+        await in_thread(lambda: self._freeze_sync(False))
+        self._frozen = False
+
+    def _check_readable(self) -> None:
         if not self._started:
             raise SandboxGoneError("the sandbox was not started; use `async with` or start()")
         if self.closed:
             raise SandboxGoneError("the sandbox is closed")
 
-    async def _in_thread(self, function: Callable[[], _T], abort: threading.Event | None) -> _T:
-        self._check_running()
+    def _check_running(self) -> None:
+        self._check_readable()
+        if self._stopped:
+            raise SandboxGoneError("the sandbox was stopped; only its files can be read")
+        if self._frozen:
+            raise SandboxGoneError("the sandbox is frozen; thaw it to run commands")
+
+    async def _in_thread(
+        self, function: Callable[[], _T], abort: threading.Event | None, *, running: bool = True
+    ) -> _T:
+        if running:
+            self._check_running()
+        else:
+            self._check_readable()
         try:
             return await in_thread(function)
         except asyncio.CancelledError:
@@ -346,10 +430,35 @@ class Sandbox(ABC):
         target = self.resolve(dest)
         await self._in_thread(lambda: self._upload_sync(source, target), None)
 
+    async def read_archive(
+        self, path: str, reader: Callable[[IO[bytes]], _T], *, limit: int | None = None
+    ) -> _T:
+        """Give the file or folder ``path`` as an uncompressed tar stream to ``reader`` (run in
+        a worker thread) and return what it returns. Members are named under the path's last
+        component (``work/a`` for ``/home/work``). The stream is built without running anything
+        in the sandbox, works after :meth:`stop`, and raises FileTooLargeError from its
+        ``read`` once ``limit`` bytes (default ``spec.download_limit_bytes``) have passed. Read
+        its members with :mod:`paperbench.sandbox.tarcheck`: they are untrusted.
+
+        Raises:
+            FileNotFoundError: ``path`` does not exist in the sandbox.
+            FileTooLargeError: the stream went past ``limit``.
+            SandboxGoneError: the sandbox is closed or gone.
+            Whatever ``reader`` raises.
+        """
+        source = self.resolve(path)
+        cap = self.spec.download_limit_bytes if limit is None else limit
+
+        def consume() -> _T:
+            with self._archive_sync(source, cap) as stream:
+                return reader(cast(IO[bytes], LimitedReader(stream, cap, source)))
+
+        return await self._in_thread(consume, None, running=False)
+
     async def download(self, path: str, archive: Path) -> Path:
         """Write the file or folder ``path`` as an uncompressed tar to ``archive`` on the host
-        and return ``archive``. Members are named under the path's last component (``work/a``
-        for ``/home/work``). Extract it with :func:`paperbench.sandbox.archives.safe_extract`.
+        and return ``archive`` (see :meth:`read_archive`, whose stream it copies). Extract it
+        with :func:`paperbench.sandbox.archives.safe_extract`.
 
         Raises:
             FileNotFoundError: ``path`` does not exist in the sandbox.
@@ -357,6 +466,32 @@ class Sandbox(ABC):
                 archive is left).
             SandboxGoneError: the sandbox is closed or gone.
         """
-        source = self.resolve(path)
-        await self._in_thread(lambda: self._download_sync(source, archive), None)
+        limit = self.spec.download_limit_bytes
+
+        def copy(stream: IO[bytes]) -> None:
+            with limited_archive(archive, limit, self.resolve(path)) as writer:
+                shutil.copyfileobj(stream, writer, 1024 * 1024)
+
+        await self.read_archive(path, copy, limit=limit + 1)
         return archive
+
+
+class LimitedReader:
+    """A read-only stream that raises FileTooLargeError once more than ``limit`` bytes have
+    been read from it."""
+
+    def __init__(self, stream: IO[bytes], limit: int, source: str) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.source = source
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.limit + 1 - self.read_bytes
+        data = self.stream.read(room if size is None or size < 0 else min(size, room))
+        self.read_bytes += len(data)
+        if self.read_bytes > self.limit:
+            raise FileTooLargeError(
+                f"{self.source}: its archive is over the limit of {self.limit} bytes"
+            )
+        return data

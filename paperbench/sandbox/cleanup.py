@@ -28,6 +28,7 @@ import docker
 from docker.errors import APIError, NotFound
 
 from paperbench.sandbox import labels
+from paperbench.sandbox.disks import release_leftover_disks
 
 
 class _Closable(Protocol):
@@ -151,7 +152,8 @@ def find_leftovers(client: docker.DockerClient, run_id: str | None = None) -> li
 
 
 def remove_leftovers(client: docker.DockerClient, run_id: str | None = None) -> list[Leftover]:
-    """Remove managed containers (killing them) and then their volumes; return what went.
+    """Remove managed containers (killing them), then their volumes, then release their loop
+    disks (:mod:`paperbench.sandbox.disks`); return the containers and volumes that went.
 
     Raises:
         docker.errors.APIError: the engine refused a removal other than "already gone".
@@ -178,4 +180,7 @@ def remove_leftovers(client: docker.DockerClient, run_id: str | None = None) -> 
                 continue
             raise
         removed.append(item)
+    in_use = {item.name for item in find_leftovers(client, run_id) if item.kind == "container"}
+    selector = {labels.MANAGED: "true"} if run_id is None else {labels.RUN_ID: run_id}
+    release_leftover_disks(selector, keep=in_use)
     return removed

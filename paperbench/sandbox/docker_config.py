@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from docker.types import DeviceRequest
+from docker.types import DeviceRequest, LogConfig
 
 if TYPE_CHECKING:
     from paperbench.sandbox.models import SandboxSpec
@@ -36,14 +36,28 @@ KEPT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID")
 TMP_SIZE = "512m"
 
 
-def host_config_kwargs(spec: SandboxSpec, volume: str) -> dict[str, Any]:
+def volume_options(disk_mode: str, spec: SandboxSpec, work_folder: str | None) -> dict[str, str]:
+    """``driver_opts`` of the work volume (Docker's ``local`` driver): a folder of the sandbox's
+    loop disk, or a size-capped tmpfs (see :mod:`paperbench.sandbox.disks`)."""
+    if disk_mode == "loop":
+        if work_folder is None:
+            raise ValueError("a loop-disk volume needs the disk's work folder")
+        return {"type": "none", "o": "bind", "device": work_folder}
+    return {"type": "tmpfs", "device": "tmpfs", "o": f"size={spec.disk_mb}m,mode=755,nodev,nosuid"}
+
+
+def host_config_kwargs(spec: SandboxSpec, volume: str, disk_mode: str = "loop") -> dict[str, Any]:
     """Arguments for ``APIClient.create_host_config``: the sandbox's limits and privileges.
 
-    The only mount is the sandbox's own named volume at ``spec.work_dir``: no bind mount from
-    the host, hence no Docker socket. Memory and memory+swap are equal, so no swap is used.
+    The only mount is the sandbox's own named volume at ``spec.work_dir``: no bind mount of a
+    host folder, hence no Docker socket. Memory and memory+swap are equal, so no swap is used.
     GPUs are passed by explicit device id, never as a count (``-1`` would mean all of them).
+    The container's log is discarded (``none``): the harness never reads it, and a root process
+    writing to ``/proc/1/fd/1`` would otherwise grow a file on the host without bound. With a
+    ``memory`` disk the root filesystem is read-only, so nothing lands on the host's disk.
     """
     memory = spec.memory_mb * MiB
+    read_only = spec.read_only_root or disk_mode == "memory"
     kwargs: dict[str, Any] = {
         "network_mode": spec.network,
         "cap_drop": ["ALL"],
@@ -56,9 +70,10 @@ def host_config_kwargs(spec: SandboxSpec, volume: str) -> dict[str, Any]:
         "ipc_mode": "private",
         "privileged": False,
         "binds": {volume: {"bind": spec.work_dir, "mode": "rw"}},
-        "read_only": spec.read_only_root,
+        "read_only": read_only,
+        "log_config": LogConfig(type=LogConfig.types.NONE),
     }
-    if spec.read_only_root:
+    if read_only:
         kwargs["tmpfs"] = {"/tmp": f"rw,nosuid,nodev,size={TMP_SIZE}"}
     if spec.cpus is not None:
         kwargs["nano_cpus"] = int(spec.cpus * 1e9)

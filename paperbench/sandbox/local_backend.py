@@ -12,8 +12,8 @@ user can, reach the network, and exhaust memory. What it does keep from the cont
   variable in their environment (on Linux, through ``/proc``).
 - Output caps, users (only when the harness runs as root), cwd and file semantics as Docker.
 
-Spec fields that need a container (memory, pids, CPUs, GPUs, network, read-only root) have no
-effect here.
+Spec fields that need a container (memory, disk, pids, CPUs, GPUs, network, read-only root)
+have no effect here, and :meth:`stop` kills only the processes it can find by their marker.
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from paperbench.sandbox.archives import limited_archive, pack_for_upload, safe_extract
+from paperbench.sandbox.archives import LimitedWriter, pack_for_upload, safe_extract
 from paperbench.sandbox.base import Sandbox
 from paperbench.sandbox.docker_backend import DRAIN, EXEC_TAG
 from paperbench.sandbox.errors import (
+    FileTooLargeError,
     SandboxError,
     SandboxGoneError,
     UnknownUserError,
@@ -90,7 +92,19 @@ class LocalSandbox(Sandbox):
         if switch:
             os.chown(self._dir, switch["user"], switch["group"])
 
-    def _teardown_sync(self) -> None:
+    def _freeze_sync(self, frozen: bool) -> None:
+        """SIGSTOP (or SIGCONT) every running command's group and every marked process."""
+        with self._running_lock:
+            running = [process for process, _ in self._running.values()]
+            tags = set(self._tags)
+        signum = signal.SIGSTOP if frozen else signal.SIGCONT
+        for process in running:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signum)
+        _signal_tagged(tags, signum)
+
+    def _teardown_processes(self) -> None:
         with self._running_lock:
             running = list(self._running.values())
             tags = set(self._tags)
@@ -99,6 +113,9 @@ class LocalSandbox(Sandbox):
         # Background processes of finished commands: found by their marker, never by a
         # process group id, which may since belong to someone else.
         _kill_tagged(tags)
+
+    def _teardown_sync(self) -> None:
+        self._teardown_processes()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
 
@@ -281,15 +298,27 @@ class LocalSandbox(Sandbox):
             detail = result.stderr.value().decode("utf-8", errors="replace").strip()
             raise PermissionError(13, f"cannot create the folder: {detail}", dest)
 
-    def _download_sync(self, path: str, archive: Path) -> None:
+    @contextlib.contextmanager
+    def _archive_sync(self, path: str, limit: int) -> Iterator[IO[bytes]]:
         if not os.path.lexists(path):
             raise FileNotFoundError(2, "no such file or folder in the sandbox", path)
-        limit = self.spec.download_limit_bytes
-        with (
-            limited_archive(archive, limit, path) as writer,
-            tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            tar.add(path, arcname=os.path.basename(path.rstrip("/")) or ".")
+        with tempfile.TemporaryFile() as spool:
+            try:
+                with tarfile.open(
+                    fileobj=LimitedWriter(spool, limit), mode="w|", format=tarfile.PAX_FORMAT
+                ) as tar:
+                    tar.add(path, arcname=os.path.basename(path.rstrip("/")) or ".")
+            except OverflowError:
+                raise FileTooLargeError(
+                    f"{path}: its archive is over the limit of {limit} bytes"
+                ) from None
+            spool.seek(0)
+            yield spool
+
+    def _stop_sync(self) -> None:
+        """Kill every command still running and everything carrying their markers (a process
+        that dropped its marker survives: this backend has no container to kill)."""
+        self._teardown_processes()
 
 
 def _kill_tree(process: subprocess.Popen[bytes], tag: str) -> None:
@@ -302,16 +331,39 @@ def _kill_tree(process: subprocess.Popen[bytes], tag: str) -> None:
 
 
 def _kill_tagged(tags: set[str]) -> None:
-    """SIGKILL every process whose environment carries one of the markers (Linux only)."""
+    """SIGKILL every process whose environment carries one of the markers (Linux only), and
+    wait (a few seconds at most) until they are dead, so a closed sandbox leaves none running."""
+    killed = _signal_tagged(tags, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while killed and time.monotonic() < deadline:
+        killed = [pid for pid in killed if _alive(pid)]
+        if killed:
+            time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status and "\nState:\tX" not in status
+
+
+def _signal_tagged(tags: set[str], signum: int) -> list[int]:
+    """Send ``signum`` to every process whose environment carries one of the markers; returns
+    their pids."""
     proc = Path("/proc")
     if not tags or not proc.is_dir():
-        return
+        return []
     markers = {f"{EXEC_TAG}={tag}".encode() for tag in tags}
+    signalled = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if markers.intersection((entry / "environ").read_bytes().split(b"\0")):
-                os.kill(int(entry.name), signal.SIGKILL)
+                os.kill(int(entry.name), signum)
+                signalled.append(int(entry.name))
         except (OSError, ValueError):
             continue
+    return signalled

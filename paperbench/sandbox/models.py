@@ -34,6 +34,14 @@ class SandboxSpec(BaseModel):
     stage: str = Field("adhoc", pattern=NAME)
     cpus: float | None = Field(None, gt=0, description="CPU quota; None means no quota")
     memory_mb: int = Field(4096, ge=16, description="memory limit; swap is not allowed beyond it")
+    disk_mb: int = Field(
+        10240, ge=16, description="docker: disk the sandbox may fill (work folder and root)"
+    )
+    disk_quota: Literal["auto", "loop", "memory"] = Field(
+        "auto",
+        description="docker: how disk_mb is held (see paperbench.sandbox.disks); auto takes "
+        "a loop disk where the harness can make one, else memory",
+    )
     pids_limit: int = Field(1024, ge=16)
     gpus: tuple[str, ...] = Field((), description="GPU device ids (index or UUID), never 'all'")
     network: Literal["none", "bridge"] = "none"
@@ -83,7 +91,10 @@ class SandboxSpec(BaseModel):
 
 
 class ExecResult(BaseModel):
-    """What a command did. A failure of the command is data here, not an exception."""
+    """What a command did. A failure of the command is data here, not an exception.
+
+    ``disk_limit_exceeded``: the sandbox's disk (``spec.disk_mb``) filled up while the command
+    ran; the command was then stopped, as the kernel stops one at the memory limit."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -93,6 +104,7 @@ class ExecResult(BaseModel):
     duration_s: float
     timed_out: bool = False
     oom_killed: bool = False
+    disk_limit_exceeded: bool = False
     stdout_truncated: bool = False
     stderr_truncated: bool = False
     stdout_bytes: int = 0
@@ -113,6 +125,7 @@ class ExecResult(BaseModel):
             raise CommandTimedOutError(f"command timed out after {self.duration_s:.1f}s", self)
         if self.exit_code != 0:
             why = " (killed: out of memory)" if self.oom_killed else ""
+            why = " (the sandbox's disk filled up)" if self.disk_limit_exceeded else why
             tail = self.stderr.strip().splitlines()[-1:] or [""]
             raise CommandFailedError(f"command exited {self.exit_code}{why}: {tail[0]}", self)
         return self
@@ -142,6 +155,7 @@ class RawResult:
     duration_s: float
     timed_out: bool = False
     oom_killed: bool = False
+    disk_limit_exceeded: bool = False
 
     def to_result(self) -> ExecResult:
         return ExecResult(
@@ -151,6 +165,7 @@ class RawResult:
             duration_s=round(self.duration_s, 4),
             timed_out=self.timed_out,
             oom_killed=self.oom_killed,
+            disk_limit_exceeded=self.disk_limit_exceeded,
             stdout_truncated=self.stdout.truncated,
             stderr_truncated=self.stderr.truncated,
             stdout_bytes=self.stdout.total,

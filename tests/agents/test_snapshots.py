@@ -3,6 +3,7 @@ so a later grade can be plotted against the time the agent spent."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -86,3 +87,30 @@ def test_without_an_interval_only_the_final_snapshot_is_taken(
 
     assert [s.kind for s in result.agent.snapshots] == ["final"]
     assert not (tmp_path / "snapshots").exists()
+
+
+#: Leaves a writer running outside the agent's command (new session, empty environment), then
+#: waits until it has written something.
+ESCAPED_WRITER = """\
+- bash: "cd /home/submission && setsid env -i sh -c 'while :; do echo t >> ticks; done' >&- 2>&- &"
+- bash: "cd /home/submission && while [ ! -s ticks ]; do :; done; echo ready > a.txt"
+"""
+
+
+def test_the_final_snapshot_is_taken_with_every_process_of_the_sandbox_frozen(
+    tiny_paper: PaperBundle, tmp_path: Path, run_id: str
+) -> None:
+    """A process that escaped the agent's commands keeps appending to a file; the final capture
+    reads the folder twice, and sees the same file both times because the sandbox is frozen."""
+    script = tmp_path / "script.yaml"
+    script.write_text(ESCAPED_WRITER)
+    out_dir = tmp_path / "stage"
+
+    stage(ReplayAgent(load_script(script)), tiny_paper, out_dir, run_id)
+
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    kept = {entry["path"]: entry for entry in manifest["files"]}
+    assert manifest["excluded"] == [] and manifest["notes"] == [], "nothing changed meanwhile"
+    ticks = archive_files(out_dir / "submission.tar")["submission/ticks"]
+    assert kept["ticks"]["sha256"] == hashlib.sha256(ticks).hexdigest()
+    assert kept["ticks"]["size"] == len(ticks) > 0

@@ -7,10 +7,13 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from paperbench.contracts import FAILURES
 from paperbench.papers import PaperBundle, load_bundle
+from paperbench.reproduction.result import STATUS_FAILURES, AttemptStatus
 from paperbench.rubric import TASK_CATEGORIES
 from paperbench.runs.leaderboard import build_leaderboard
 from paperbench.sandbox.base import Sandbox, SandboxSpec
@@ -157,3 +160,8 @@ def test_an_empty_submission_is_graded_zero_by_rule_and_the_other_papers_go_on(
         run_dir = tmp_path / "runs" / "replay" / record.paper_id / "seed-0"
         tree = (run_dir / "grading" / "graded_tree.json").read_text()
         assert "the submission has no files" in tree
+
+
+def test_every_reproduction_status_has_its_failure_class() -> None:
+    assert set(STATUS_FAILURES) == set(get_args(AttemptStatus))
+    assert {kind for kind in STATUS_FAILURES.values() if kind} <= set(FAILURES)

@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from paperbench.sandbox import DockerSandbox, LocalSandbox, Sandbox
-from tests.support.sandbox import IS_ROOT, leftovers, new_run_id, run, spec
+from tests.support.sandbox import IS_ROOT, leftover_disks, leftovers, new_run_id, run, spec
 
 BACKENDS = [pytest.param("local"), pytest.param("docker", marks=pytest.mark.docker)]
 
@@ -36,6 +36,7 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     run(backend.close())
     if request.param == "docker":
         assert leftovers(request.getfixturevalue("docker_engine"), run_id) == []
+        assert leftover_disks(run_id) == []
 
 
 @pytest.fixture
@@ -45,6 +46,7 @@ def fresh_run(docker_engine: docker.DockerClient) -> Iterator[str]:
     run_id = new_run_id()
     yield run_id
     assert leftovers(docker_engine, run_id) == [], "the test left labelled containers/volumes"
+    assert leftover_disks(run_id) == [], "the test left loop disks"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Nothing outlives the harness: a process holding sandboxes is interrupted (SIGINT) or
 terminated (SIGTERM) and afterwards no labelled container or volume is left; what a SIGKILL
-leaves, ``paperbench sandbox cleanup`` removes."""
+leaves (containers, volumes and loop disks), ``paperbench sandbox cleanup`` removes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from paperbench.sandbox.cleanup import remove_leftovers
-from tests.support.sandbox import leftovers, new_run_id
+from tests.support.sandbox import leftover_disks, leftovers, new_run_id
 
 HOLDER = Path(__file__).with_name("hold_sandboxes.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def test_a_signalled_harness_leaves_no_container_or_volume(
     assert [item.kind for item in leftovers(docker_engine, run_id)].count("container") == 2
     holder.send_signal(signum)
     status = holder.wait(timeout=60)
-    assert leftovers(docker_engine, run_id) == []
+    assert leftovers(docker_engine, run_id) == [] and leftover_disks(run_id) == []
     assert status == expected_status(signum), holder.communicate()[1]
 
 
@@ -87,12 +87,14 @@ def test_sandbox_cleanup_removes_what_a_killed_harness_left(
     holder.wait(timeout=60)
     try:
         assert len(leftovers(docker_engine, run_id)) == 4, "SIGKILL allows no cleanup"
+        assert len(leftover_disks(run_id)) == 2
         listing = paperbench("sandbox", "ls", "--run", run_id).stdout.splitlines()
         assert sum(run_id in line for line in listing) == 4
         cleaned = paperbench("sandbox", "cleanup", "--run", run_id)
         assert cleaned.returncode == 0, cleaned.stderr
         assert f"removed 2 containers and 2 volumes (run {run_id})" in cleaned.stdout
         assert leftovers(docker_engine, run_id) == []
+        assert leftover_disks(run_id) == [], "the loop disks are released too"
     finally:
         remove_leftovers(docker_engine, run_id)
 

@@ -11,6 +11,7 @@ import errno
 import io
 import tarfile
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -367,3 +368,83 @@ def test_many_long_commands_do_not_hold_up_other_calls(sandbox: Sandbox) -> None
         return quick.stdout
 
     assert run(scenario()) == "through\n"
+
+
+# -- archive streams, stopping and freezing ----------------------------------------------------
+
+
+def _names(stream: IO[bytes]) -> list[str]:
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        return [member.name for member in tar]
+
+
+def _drain(stream: IO[bytes]) -> int:
+    total = 0
+    while chunk := stream.read(64 * 1024):
+        total += len(chunk)
+    return total
+
+
+def test_read_archive_streams_a_folder_under_its_last_component(
+    sandbox: Sandbox, scratch: str
+) -> None:
+    run(sandbox.write_file(f"{scratch}/out/sub/a.txt", "A"))
+    names = run(sandbox.read_archive(f"{scratch}/out", _names))
+    assert "out/sub/a.txt" in names and all(n.startswith("out") for n in names)
+
+
+def test_read_archive_past_its_limit_raises_file_too_large(sandbox: Sandbox, scratch: str) -> None:
+    run(sandbox.write_file(f"{scratch}/big.bin", b"\0" * 200_000))
+    with pytest.raises(FileTooLargeError):
+        run(sandbox.read_archive(f"{scratch}/big.bin", _drain, limit=50_000))
+
+
+def test_read_archive_of_a_missing_path_raises_file_not_found(sandbox: Sandbox) -> None:
+    with pytest.raises(FileNotFoundError):
+        run(sandbox.read_archive("no/such/thing", _names))
+
+
+def test_a_stopped_sandbox_keeps_its_files_and_refuses_commands(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async def scenario() -> tuple[list[str], str]:
+        async with type(sandbox)(sandbox.spec) as fresh:
+            await fresh.write_file("kept.txt", "still here")
+            await fresh.exec(["sh", "-c", "sleep 300 > /dev/null 2>&1 &"])
+            await fresh.stop()
+            await fresh.stop()
+            with pytest.raises(SandboxGoneError, match="stopped"):
+                await fresh.exec(["true"])
+            with pytest.raises(SandboxGoneError):
+                await fresh.write_file("more.txt", "x")
+            names = await fresh.read_archive(fresh.work_dir, _names)
+            archive = await fresh.download("kept.txt", tmp_path / "kept.tar")
+            safe_extract(archive, tmp_path / "out")
+            return names, (tmp_path / "out" / "kept.txt").read_text()
+
+    names, kept = run(scenario())
+    assert any(name.endswith("kept.txt") for name in names) and kept == "still here"
+
+
+#: Appends a line to ticks.txt as fast as it can, in the background, for ever.
+TICKER = "while :; do echo tick >> ticks.txt; done > /dev/null 2>&1 &"
+
+
+def test_a_frozen_sandbox_holds_its_processes_and_refuses_commands_until_thawed(
+    sandbox: Sandbox,
+) -> None:
+    async def scenario() -> tuple[list[int], str]:
+        async with type(sandbox)(sandbox.spec) as fresh:
+            await fresh.exec(["sh", "-c", TICKER])
+            while not (await fresh.exec(["test", "-s", "ticks.txt"])).success:
+                pass
+            await fresh.freeze()
+            sizes = [await fresh.read_archive("ticks.txt", _drain) for _ in range(3)]
+            with pytest.raises(SandboxGoneError, match="frozen"):
+                await fresh.exec(["true"])
+            await fresh.thaw()
+            return sizes, (await fresh.exec(["echo", "thawed"])).stdout
+
+    sizes, after = run(scenario())
+    assert sizes[0] == sizes[1] == sizes[2], "nothing ran while the sandbox was frozen"
+    assert after == "thawed\n"

@@ -12,8 +12,9 @@ from paperbench.errors import ImageMissingError
 from paperbench.sandbox import DockerSandbox
 from paperbench.sandbox.docker_config import KEPT_CAPABILITIES
 from paperbench.sandbox.errors import SandboxGoneError, UnknownUserError
+from paperbench.sandbox.hostview import HostView
 from paperbench.sandbox.labels import CREATED_AT, MANAGED, RUN_ID, STAGE
-from tests.support.sandbox import leftovers, run, spec
+from tests.support.sandbox import ALIVE_SCRIPT, leftovers, run, spec
 
 pytestmark = pytest.mark.docker
 
@@ -36,6 +37,7 @@ def test_the_running_container_is_hardened(
     assert host["Memory"] == host["MemorySwap"] == 512 * 1024 * 1024
     assert host["Privileged"] is False
     assert host["NanoCpus"] == 1_500_000_000
+    assert host["LogConfig"]["Type"] == "none", "a root process could grow the log on the host"
     mounts = info["Mounts"]
     assert isinstance(mounts, list) and len(mounts) == 1
     assert mounts[0]["Type"] == "volume" and mounts[0]["Destination"] == "/home"
@@ -191,3 +193,67 @@ def test_uploads_reach_a_read_only_container_through_its_volume(
             return await sandbox.read_file("paper/paper.md")
 
     assert run(scenario()) == "# Title\n"
+
+
+def test_on_this_machine_a_sandbox_gets_a_loop_disk_and_a_host_view(
+    base_image: str, fresh_run: str
+) -> None:
+    """What the README's security section says is in force here and in CI: the harness is root
+    on the engine's machine, so the strongest defences are chosen."""
+
+    async def scenario() -> dict[str, str]:
+        async with DockerSandbox(spec(base_image, fresh_run, disk_mb=256)) as sandbox:
+            return sandbox.describe()
+
+    described = run(scenario())
+    assert (described["disk"], described["host_view"]) == ("loop 256 MB", "cgroup")
+
+
+#: A process tree with a grandchild that left the session; each writes its pid file.
+TREE = """
+(sleep 300 & echo $! > grandchild.pid; wait) &
+setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' &
+wait
+"""
+
+
+@pytest.fixture
+def no_host_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for a harness that is not root, or a remote engine: no cgroup seen from the host."""
+    monkeypatch.setattr(HostView, "find", classmethod(lambda cls, *args: None))
+
+
+def test_without_a_host_view_a_timeout_still_kills_the_tree_from_inside(
+    no_host_view: None, base_image: str, fresh_run: str
+) -> None:
+    async def scenario() -> tuple[bool, str, str]:
+        async with DockerSandbox(spec(base_image, fresh_run)) as sandbox:
+            result = await sandbox.exec(["sh", "-c", TREE], timeout=1)
+            alive = await sandbox.exec(["sh", "-c", ALIVE_SCRIPT])
+            return result.timed_out, alive.stdout, sandbox.describe()["host_view"]
+
+    assert run(scenario()) == (True, "", "none")
+
+
+def test_without_a_host_view_an_oom_kill_is_still_reported(
+    no_host_view: None, base_image: str, fresh_run: str
+) -> None:
+    async def scenario() -> tuple[int, bool]:
+        async with DockerSandbox(spec(base_image, fresh_run, memory_mb=128)) as sandbox:
+            hog = await sandbox.exec(["python3", "-c", "x = 'a' * (1 << 30)"], timeout=60)
+            return hog.exit_code, hog.oom_killed
+
+    assert run(scenario()) == (137, True)
+
+
+def test_a_memory_disk_starts_with_the_images_own_work_folder(
+    agent_image: str, fresh_run: str
+) -> None:
+    """A tmpfs volume starts empty; the image's /home (paper, submission...) is copied in."""
+
+    async def scenario() -> list[str]:
+        box = spec(agent_image, fresh_run, disk_quota="memory", disk_mb=64)
+        async with DockerSandbox(box) as sandbox:
+            return (await sandbox.exec(["ls", "/home"])).stdout.split()
+
+    assert run(scenario()) == ["agent", "logs", "paper", "submission"]

@@ -4,9 +4,11 @@ should), the limit held, and no labelled container or volume of the run is left 
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import io
 import tarfile
+import uuid
 from pathlib import Path
 
 import docker
@@ -15,7 +17,7 @@ import pytest
 from paperbench.sandbox import DockerSandbox
 from paperbench.sandbox.archives import safe_extract
 from paperbench.sandbox.errors import UnsafeArchiveError
-from tests.support.sandbox import run, spec
+from tests.support.sandbox import host_free_bytes, host_processes, run, spec
 
 pytestmark = pytest.mark.docker
 
@@ -255,3 +257,124 @@ def test_an_archive_with_escapes_never_reaches_the_sandbox(
 
     listing = run(scenario())
     assert "fine.txt" not in listing and "escaped" not in listing
+
+
+# -- processes that leave the command -----------------------------------------------------------
+
+#: Starts two sleeps that leave the command's process tree, one of them as another user, both
+#: with an empty environment (so no marker variable), and returns at once.
+ESCAPE = """
+setsid env -i sleep {token}1 > /dev/null 2>&1 < /dev/null &
+su -s /bin/sh nobody -c 'setsid env -i sleep {token}2 > /dev/null 2>&1 < /dev/null &'
+"""
+
+
+def test_processes_that_escaped_every_marker_die_when_the_sandbox_stops(
+    base_image: str, fresh_run: str
+) -> None:
+    """``setsid``, ``env -i`` and another uid take a process out of the command's tree and
+    out of reach of its marker; stopping kills by container, so they go too."""
+    token = f"86{uuid.uuid4().int % 10**6:06d}.{uuid.uuid4().int % 10**4:04d}"
+
+    async def scenario() -> tuple[int, int]:
+        async with DockerSandbox(spec(base_image, fresh_run)) as sandbox:
+            (await sandbox.exec(["sh", "-c", ESCAPE.format(token=token)], user="root")).check()
+            while len(host_processes(token)) < 2:
+                await asyncio.sleep(0.05)  # polling for the processes to appear
+            running = len(host_processes(token))
+            await sandbox.stop()
+            return running, len(host_processes(token))
+
+    assert run(scenario()) == (2, 0)
+
+
+#: Replaces the container's own tools (the kill sweep's ``sh``, ``grep`` and ``kill``, and
+#: ``timeout``, made to run the command with no limit) as root would.
+SABOTAGE = """
+set -e
+fake() { printf "$2" > "$1.fake" && chmod +x "$1.fake" && mv -f "$1.fake" "$1"; }
+cp /bin/bash /tmp/realbash
+for tool in /usr/bin/grep /usr/bin/kill /bin/kill /usr/bin/dash; do
+  [ -e "$tool" ] && fake "$tool" '#!/tmp/realbash\\nexit 0\\n'
+done
+fake /usr/bin/timeout '#!/tmp/realbash\\nshift 3\\nexec "$@"\\n'
+"""
+
+
+def test_a_timeout_kills_the_command_from_the_host_when_the_containers_tools_are_fakes(
+    base_image: str, fresh_run: str
+) -> None:
+    token = f"87{uuid.uuid4().int % 10**6:06d}"
+    tree = f"setsid /tmp/realbash -c 'exec sleep {token}1' & exec sleep {token}2"
+
+    async def scenario() -> tuple[bool, float, int]:
+        async with DockerSandbox(spec(base_image, fresh_run)) as sandbox:
+            (await sandbox.exec(["bash", "-c", SABOTAGE], user="root")).check()
+            result = await sandbox.exec(["/tmp/realbash", "-c", tree], timeout=1, user="root")
+            return result.timed_out, result.duration_s, len(host_processes(token))
+
+    timed_out, duration, left = run(scenario())
+    assert timed_out and duration < 10
+    assert left == 0, "the command's processes outlived its timeout"
+
+
+# -- disk --------------------------------------------------------------------------------------
+
+#: Prints the total size of the filesystems behind / and /home, as the sandbox sees them.
+SIZES = "import os\nfor p in ('/', '/home'): s = os.statvfs(p); print(s.f_blocks * s.f_frsize)"
+MiB = 1024 * 1024
+
+
+@pytest.mark.parametrize("target", ["/home/x", "/root/x"], ids=["work-volume", "writable-layer"])
+def test_fallocate_of_two_terabytes_is_stopped_recorded_and_costs_the_host_nothing(
+    target: str, docker_engine: docker.DockerClient, base_image: str, fresh_run: str
+) -> None:
+    """A 128 MB quota: both the work volume and the root filesystem show it, ``fallocate -l 2T``
+    fills it and no more, the command is stopped and flagged, and the host's free space is the
+    same afterwards."""
+    free_before = host_free_bytes(docker_engine)
+
+    async def scenario() -> tuple[list[int], bool, int, float, str]:
+        async with DockerSandbox(spec(base_image, fresh_run, disk_mb=128)) as sandbox:
+            sizes = [int(n) for n in (await sandbox.exec(["python3", "-c", SIZES])).stdout.split()]
+            if max(sizes) > 200 * MiB:  # the quota is not in force: do not fill the host
+                return sizes, False, 0, 0.0, sandbox.describe()["disk"]
+            result = await sandbox.exec(
+                ["sh", "-c", f"fallocate -l 2T {target}; sleep 120"], timeout=300, user="root"
+            )
+            return (
+                sizes,
+                result.disk_limit_exceeded,
+                result.exit_code,
+                result.duration_s,
+                sandbox.describe()["disk"],
+            )
+
+    sizes, flagged, status, duration, disk = run(scenario())
+    assert max(sizes) <= 200 * MiB, f"the sandbox sees {sizes} bytes of disk ({disk})"
+    assert disk.startswith("loop 128 MB")
+    assert flagged and status == 137 and duration < 60
+    assert host_free_bytes(docker_engine) > free_before - 256 * MiB
+
+
+def test_a_memory_disk_keeps_the_root_read_only_and_caps_the_work_folder(
+    base_image: str, fresh_run: str
+) -> None:
+    """The fallback when no loop disk can be made: nothing the sandbox writes reaches the
+    host's disk."""
+
+    async def scenario() -> tuple[str, bool, int, str]:
+        box = spec(base_image, fresh_run, disk_mb=64, disk_quota="memory", memory_mb=512)
+        async with DockerSandbox(box) as sandbox:
+            root = await sandbox.exec(["sh", "-c", "echo x > /etc/x"], user="root")
+            fill = await sandbox.exec(
+                ["sh", "-c", "dd if=/dev/zero of=/home/x bs=1M count=1000; sleep 120"],
+                timeout=300,
+                user="root",
+            )
+            return root.stderr, fill.disk_limit_exceeded, fill.exit_code, sandbox.describe()["disk"]
+
+    root, flagged, status, disk = run(scenario())
+    assert "Read-only file system" in root
+    assert flagged and status == 137, "the disk filled up and the command was stopped"
+    assert disk == "memory 64 MB (asked for in the spec)"

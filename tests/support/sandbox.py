@@ -1,17 +1,22 @@
-"""Helpers for the sandbox tests: run a coroutine, make specs, ask Docker what is left."""
+"""Helpers for the sandbox tests: run a coroutine, make specs, ask Docker and the host what is
+left."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
 
 from paperbench.sandbox import SandboxSpec
 from paperbench.sandbox.cleanup import Leftover, find_leftovers
+from paperbench.sandbox.disks import disks_root
+from paperbench.sandbox.labels import RUN_ID
 
 T = TypeVar("T")
 IS_ROOT = os.geteuid() == 0
@@ -58,3 +63,50 @@ for f in *.pid; do
   fi
 done
 """
+
+
+def leftover_disks(run_id: str) -> list[str]:
+    """Loop disks of ``run_id`` still on this machine (their folders under the disks root)."""
+    root = disks_root()
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        try:
+            record = json.loads((folder / "disk.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if (record.get("labels") or {}).get(RUN_ID) == run_id:
+            found.append(folder.name)
+    return found
+
+
+def host_processes(token: str) -> list[int]:
+    """Live processes on this machine (zombies excluded) whose command line holds ``token``:
+    how a test sees, from the host, processes that a sandbox started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if token.encode() not in (entry / "cmdline").read_bytes():
+                continue
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if "\nState:\tZ" not in status and "\nState:\tX" not in status:
+            found.append(int(entry.name))
+    return found
+
+
+def host_free_bytes(client: docker.DockerClient) -> int:
+    """The least free space of the filesystems that hold the engine's data and the loop disks
+    (what a sandbox that escaped its quota would fill)."""
+    places = [Path(client.info().get("DockerRootDir") or "/var/lib/docker"), disks_root()]
+    free = []
+    for place in places:
+        while not place.exists():
+            place = place.parent
+        info = os.statvfs(place)
+        free.append(info.f_bavail * info.f_frsize)
+    return min(free)
