@@ -95,7 +95,7 @@ def _import_one(example: Path, paper: str, name: str, target: Path) -> None:
                 "submission.tar is a Git LFS pointer, not the archive; run `git lfs pull` "
                 "in the PaperBench clone and import again"
             )
-    staging = target.with_name(f".{target.name}.importing")
+    staging = target.parent.parent / f".importing-{paper}-{name}"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "grading").mkdir(parents=True)
     try:
@@ -107,6 +107,7 @@ def _import_one(example: Path, paper: str, name: str, target: Path) -> None:
         (staging / META_FILE).write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -131,7 +132,6 @@ def import_judge_eval(
         if target.exists() and not overwrite:
             report.skipped[set_id] = f"already imported at {target} (--overwrite replaces it)"
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
             _import_one(example, paper, name, target)
         except (GoldSetError, ArchiveError) as error:
