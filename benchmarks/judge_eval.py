@@ -55,7 +55,8 @@ CONFIGS = {
 def per_paper(cost: CostSummary) -> dict[str, float]:
     n = max(cost.submissions_graded, 1)
     return {
-        "calls": cost.calls / n,
+        "calls": cost.replies / n,
+        "retried": (cost.calls - cost.replies) / n,
         "input": cost.input_tokens / n,
         "cached": cost.cached_input_tokens / n,
         "written": cost.cache_write_tokens / n,
@@ -89,13 +90,13 @@ def measure(gold_paths: list[Path], work: Path) -> None:
     print(f"{len(golds)} gold sets of {len(bundles)} papers, {leaves} leaves in all")
     settings = RunSettings(use_cache=False)
     rows: list[tuple[str, dict[str, float], dict[str, float], dict[str, float]]] = []
-    with ScriptedLLMServer(default=schema_responder(score=1), keep_bodies=False) as server:
-        for name, options in CONFIGS.items():
-            figures = []
-            for judge, url in (
-                ("openai/o3-mini", server.openai_url),
-                ("anthropic/claude-sonnet-4-5", server.url),
-            ):
+    for name, options in CONFIGS.items():
+        figures = []
+        for judge in ("openai/o3-mini", "anthropic/claude-sonnet-4-5"):
+            # A fresh server per run: its simulated prompt cache starts cold, as a provider's
+            # does for a configuration graded on its own.
+            with ScriptedLLMServer(default=schema_responder(score=1), keep_bodies=False) as server:
+                url = server.url if judge.startswith("anthropic/") else server.openai_url
                 config = JudgeConfig(judge=judge, base_url=url, label=name, **options)
                 started = time.monotonic()
                 report = asyncio.run(
@@ -107,17 +108,21 @@ def measure(gold_paths: list[Path], work: Path) -> None:
                         out_dir=work / f"{name.replace(' ', '-')}-{judge.split('/')[0]}",
                     )
                 )
-                figures.append(per_paper(report.configurations[0].cost))
-                print(f"  {name:12} as {judge:28} {time.monotonic() - started:6.1f} s")
-            openai, anthropic = figures
-            rows.append((name, openai, anthropic, dollars(openai, anthropic)))
+            figures.append(per_paper(report.configurations[0].cost))
+            print(f"  {name:12} as {judge:28} {time.monotonic() - started:6.1f} s")
+        openai, anthropic = figures
+        rows.append((name, openai, anthropic, dollars(openai, anthropic)))
 
     print()
     print(
         f"{'configuration':14}{'calls':>8}{'input':>10}{'cached':>10}{'written':>10}"
         f"{'output':>9}{'cache 50%':>12}{'10%+writes':>12}{'no cache':>11}{'ratio':>8}"
     )
-    print("  per paper; tokens: input and cached as OpenAI reports them, written as Anthropic")
+    print(
+        "  per paper; calls that got a reply (attempts retried after a connection error are "
+        "not billed and not counted);\n  tokens: input and cached as OpenAI reports them, "
+        "written as Anthropic does; dollars at o3-mini's base prices"
+    )
     base = rows[0][3]
     for name, openai, anthropic, usd in rows:
         ratio = usd["cache 50%"] / base["cache 50%"] if base["cache 50%"] else 0.0

@@ -8,7 +8,7 @@ Markdown a ``|`` cannot break a table, in HTML nothing becomes markup.
 from __future__ import annotations
 
 import re
-from html import escape
+from html import escape, unescape
 
 from paperbench.judge_eval.result import ConfigResult, JudgeEvalReport
 from paperbench.rubric import TASK_CATEGORIES
@@ -19,8 +19,10 @@ _REFERENCE_COLOUR = "#9a9a9a"
 
 
 def _cell(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+    """Text safe inside a Markdown table cell: on one line, HTML escaped (Markdown renders
+    inline HTML), backslashes and pipes escaped."""
+    flat = escape(" ".join(str(text).split()), quote=False)
+    return flat.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -49,7 +51,8 @@ def _intro(report: JudgeEvalReport) -> str:
     papers = sorted({summary.paper_id for summary in report.gold_sets})
     leaves = sum(summary.leaves for summary in report.gold_sets)
     return (
-        f"{len(report.gold_sets)} gold sets of {len(papers)} papers ({', '.join(papers)}), "
+        f"{len(report.gold_sets)} gold sets of {len(papers)} paper{'s' * (len(papers) != 1)} "
+        f"({', '.join(papers)}), "
         f"{leaves} leaves graded by hand. Figures pool every leaf of every set and repeat; "
         'precision, recall and F1 are those of the class "passed", macro-F1 is PaperBench\'s '
         '(the mean of the F1 of "passed" and of "failed"). Leaves a judge left invalid or '
@@ -278,12 +281,12 @@ def markdown(report: JudgeEvalReport) -> str:
 
 def f1_chart(report: JudgeEvalReport) -> str:
     """Horizontal bars of overall macro-F1: our configurations, then PaperBench's (grey)."""
-    bars: list[tuple[str, float | None, str]] = [
-        (config.label, config.metrics.overall.macro_f1, _PALETTE[i % len(_PALETTE)])
+    bars: list[tuple[str, float | None, str, int]] = [
+        (config.label, config.metrics.overall.macro_f1, _PALETTE[i % len(_PALETTE)], 3)
         for i, config in enumerate(report.configurations)
     ]
     bars += [
-        (f"PaperBench: {published.judge}", published.macro_f1, _REFERENCE_COLOUR)
+        (f"PaperBench: {published.judge}", published.macro_f1, _REFERENCE_COLOUR, 2)
         for published in report.reference
     ]
     bar, left, width = 18, 260, 400
@@ -292,9 +295,9 @@ def f1_chart(report: JudgeEvalReport) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 70}" '
         f'height="{height}" role="img" aria-label="macro-F1 per judge">'
     ]
-    for index, (label, value, colour) in enumerate(bars):
+    for index, (label, value, colour, digits) in enumerate(bars):
         y = 10 + index * bar
-        shown = _num(value)
+        shown = _num(value, digits)
         parts.append(
             f'<text x="{left - 8}" y="{y + bar - 6}" text-anchor="end" font-size="12">'
             f"{escape(label[:48])}</text>"
@@ -319,7 +322,7 @@ _PIPE = re.compile(r"(?<!\\)\|")
 
 
 def _unescape(text: str) -> str:
-    return text.replace("\\|", "|").replace("\\\\", "\\")
+    return unescape(text.replace("\\|", "|").replace("\\\\", "\\"))
 
 
 def _cells(line: str) -> list[str]:

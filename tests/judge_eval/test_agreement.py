@@ -135,3 +135,13 @@ def test_an_unreadable_graded_tree_is_one_clear_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(AgreementError, match=r"graded_tree\.json: not valid JSON"):
         agreement(path, expected_tree(GOLD))
+
+
+def test_markup_in_requirements_and_explanations_is_printed_as_text() -> None:
+    gold_tree = expected_tree(GOLD)
+    gold_tree["sub_tasks"][0]["sub_tasks"][1]["requirements"] = "[bold red]forged[/] [link=x]y"
+    tree = graded([1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0])
+    tree["sub_tasks"][0]["sub_tasks"][1]["requirements"] = "[bold red]forged[/] [link=x]y"
+    console = Console(record=True, width=200)
+    print_agreement(agreement(tree, gold_tree), console)
+    assert "[bold red]forged[/] [link=x]y" in console.export_text()

@@ -69,9 +69,13 @@ def test_the_markdown_has_every_section_and_paperbenchs_figures(report: JudgeEva
     assert "| toy-optimizers/partial | 0.458 |" in text
 
 
-def test_a_hostile_label_cannot_break_a_markdown_table(report: JudgeEvalReport) -> None:
-    row = next(line for line in markdown(report).splitlines() if line.startswith("| evil"))
+def test_a_hostile_label_cannot_break_a_markdown_table_or_become_markup(
+    report: JudgeEvalReport,
+) -> None:
+    text = markdown(report)
+    row = next(line for line in text.splitlines() if line.startswith("| evil"))
     assert row.count(" | ") == 8 and "\\|" in row
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in row
 
 
 def test_the_html_page_is_self_contained_and_escapes_everything(report: JudgeEvalReport) -> None:
