@@ -8,7 +8,9 @@ leaves no item covers (``--code-dev`` leaves out the rest) are out of scope and 
 
 An item the judge left invalid (``valid_score`` false), or scored by rule without asking it
 (``judge_metadata.judged_by == "rule"``: no reproduction was given), marks its gold leaves
-*invalid* or *not judged*: they are counted apart, never as zeros.
+*invalid* or *not judged*: they are counted apart, never as zeros. (PaperBench matches leaves by
+id and skips every subtree whose root is not valid, so an invalid leaf there takes its valid
+siblings out of the figures too; here only the leaf itself leaves them.)
 
 The root-score error compares the judge's root score with the gold root score over the same
 graded structure with those items left out of both (weights renormalised among what remains),
