@@ -12,6 +12,7 @@ from rich.markup import escape
 from paperbench import __version__
 from paperbench.cli import demo, images, papers, rubric, sandbox
 from paperbench.cli import grade as grade_cli
+from paperbench.cli import judge_eval as judge_eval_cli
 from paperbench.cli import reproduce as reproduce_cli
 from paperbench.cli import results as results_cli
 from paperbench.cli import run as run_cli
@@ -29,6 +30,7 @@ app.add_typer(rubric.app, name="rubric")
 app.add_typer(papers.app, name="papers")
 app.add_typer(images.app, name="images")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(judge_eval_cli.app, name="judge-eval")
 app.command()(demo.demo)
 app.command()(grade_cli.grade)
 app.command("reproduce")(reproduce_cli.reproduce_command)
