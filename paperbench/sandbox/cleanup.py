@@ -178,4 +178,7 @@ def remove_leftovers(client: docker.DockerClient, run_id: str | None = None) -> 
                 continue
             raise
         removed.append(item)
+    from paperbench.sandbox.networks import remove_run_networks
+
+    remove_run_networks(client, run_id)  # a run's networks, once its containers are gone
     return removed
