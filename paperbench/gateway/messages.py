@@ -17,6 +17,7 @@ a start, one delta and a stop per content block, ``message_delta``, ``message_st
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from paperbench.gateway.chat import tool_choice
@@ -183,7 +184,7 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
     return tuple(tools)
 
 
-def count_input_tokens(body: dict[str, Any], counter: Any) -> int:
+def count_input_tokens(body: dict[str, Any], counter: Callable[[str], int]) -> int:
     """An estimate for ``/v1/messages/count_tokens``. Raises: BadRequest: as :meth:`parse`."""
     messages = _messages(body)
     total = sum(counter(message.joined_text) + 4 for message in messages)
@@ -252,7 +253,7 @@ class MessagesApi:
 
     def events(self, completion: Completion, parsed: ParsedRequest, model: str) -> list[bytes]:
         usage = self._usage(completion)
-        start = {
+        start: dict[str, Any] = {
             "id": new_id("msg_"),
             "type": "message",
             "role": "assistant",
@@ -264,6 +265,7 @@ class MessagesApi:
         }
         events = [sse({"type": "message_start", "message": start}, "message_start")]
         for index, block in enumerate(self._content(completion)):
+            opening: dict[str, Any]
             if block["type"] == "text":
                 opening = {"type": "text", "text": ""}
                 delta = {"type": "text_delta", "text": block["text"]}
