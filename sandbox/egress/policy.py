@@ -6,8 +6,8 @@ Two questions, asked of every request the agent sends through the proxy:
 
 - is the URL blacklisted? The blacklist arrives already parsed by the host into
   {"entry", "host", "path"} targets; a URL is normalised here as the monitor normalises one
-  (lower-case host without "www.", percent-decoded lower-case path without trailing slashes or
-  ".git", GitHub's raw/codeload/api hosts mapped to the repository on github.com) and is covered
+  (lower-case host without "www.", percent-decoded lower-case path without trailing slashes,
+  with ".git" dropped from the end of any segment, as git's requests add it, GitHub's raw/codeload/api hosts mapped to the repository on github.com) and is covered
   when its host is the target's host or a subdomain of it and its path is the target's path or
   under it;
 - may the proxy connect to this address? Only globally routable addresses, unless an address
@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 def _clean_path(path: str) -> str:
     path = re.sub(r"/{2,}", "/", unquote(path).lower())
+    path = re.sub(r"\.git(?=/)", "", path)  # git's own requests: owner/repo.git/info/refs
     if path and not path.startswith("/"):
         path = "/" + path
     while True:
