@@ -3,8 +3,9 @@
 # ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY are the run's gateway and token (set by paperbench).
 set -euo pipefail
 task=$(cat "$PAPERBENCH_INSTRUCTIONS")
-request=$(jq -n --arg model "$PAPERBENCH_MODEL" --arg task "$task" '{
-  model: $model, max_tokens: 2048,
+request=$(jq -n --arg model "$PAPERBENCH_MODEL" --arg task "$task" \
+  --arg max "${AGENT_MAX_TOKENS:-2048}" '{
+  model: $model, max_tokens: ($max | tonumber),
   system: "Reply with only the contents of a bash script, reproduce.sh, for this task.",
   messages: [{role: "user", content: $task}]
 }')

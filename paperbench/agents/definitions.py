@@ -153,7 +153,10 @@ def load_definition(path: Path) -> ContainerDefinition:
     except FileNotFoundError:
         raise PaperbenchError(f"{file}: agent definition not found") from None
     except yaml.YAMLError as error:
-        raise PaperbenchError(f"{file}: not valid YAML ({error})") from None
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())
+        raise PaperbenchError(f"{file}: not valid YAML{line} ({problem})") from None
     if not isinstance(raw, dict):
         raise PaperbenchError(f"{file}: expected a mapping of settings")
     if isinstance(raw.get("command"), str):
