@@ -5,8 +5,10 @@ container, the model gateway it calls.
 (:class:`~paperbench.sandbox.networks.RunNetwork`, for the ``gateway`` and ``filtered``
 policies), the model gateway on the host's address on the run's uplink (when the agent needs
 one), and then the egress container that forwards to it; it closes them in reverse order
-whatever happens. ``none`` and ``bridge`` need none of this: the sandbox gets Docker's own
-``none`` or ``bridge`` mode.
+whatever happens. ``none`` needs none of this (the sandbox gets Docker's ``none`` mode, and an
+agent in its container then has no model to call), nor does ``bridge`` for our host-side loops
+(Docker's ``bridge`` mode); an agent in its container on ``bridge`` gets an ordinary network of
+the run's own whose host address the gateway listens on.
 
 After the run, :meth:`AgentEnvironment.record` writes the proxy's fetch log (``egress.jsonl``:
 method, URL, status, bytes, and what refused it) and returns the summary kept in ``agent.json``.
@@ -27,7 +29,7 @@ from pydantic import BaseModel, Field
 from paperbench.agents.urls import blacklist_target
 from paperbench.errors import PaperbenchError
 from paperbench.gateway import ModelGateway
-from paperbench.sandbox.networks import BlacklistTarget, RunNetwork
+from paperbench.sandbox.networks import BlacklistTarget, EgressPolicy, RunNetwork
 
 EGRESS_LOG = "egress.jsonl"
 
@@ -100,17 +102,22 @@ async def agent_environment(
         SandboxStartError, ImageMissingError: the networks or the egress container failed.
         OSError: the gateway could not listen.
     """
-    if policy in ("none", "bridge"):
+    if policy == "none" or (policy == "bridge" and not needs_gateway):
         yield AgentEnvironment(policy=policy, sandbox_network=policy)
         return
-    if policy not in ("gateway", "filtered"):
+    if policy not in ("gateway", "filtered", "bridge"):
         raise PaperbenchError(f"unknown agent network policy {policy!r}")
     if backend != "docker":
         raise PaperbenchError(
             f"the {policy} network policy needs the docker sandbox backend (not {backend})"
         )
+    kinds: dict[str, EgressPolicy] = {
+        "gateway": "gateway",
+        "filtered": "filtered",
+        "bridge": "open",
+    }
     network = RunNetwork(
-        "filtered" if policy == "filtered" else "gateway",
+        kinds[policy],
         run_id,
         blacklist=blacklist_targets(blacklist),
         allow=allow,
@@ -125,11 +132,14 @@ async def agent_environment(
             stack.push_async_callback(gateway.close)
             await gateway.start(host)
         await network.start_egress(gateway.port if gateway else None)
+        url = network.gateway_url
+        if policy == "bridge" and gateway is not None:
+            url = f"http://{host}:{gateway.port}"  # no egress container on an open network
         yield AgentEnvironment(
             policy=policy,
             sandbox_network=network.agent_network,
             sandbox_env=network.sandbox_env(),
             gateway=gateway,
-            gateway_url=network.gateway_url if gateway else None,
+            gateway_url=url if gateway else None,
             network=network,
         )

@@ -65,7 +65,9 @@ from paperbench.sandbox.errors import SandboxError, SandboxStartError
 from paperbench.sandbox.images import AGENT_IMAGE, require_image
 from paperbench.sandbox.threads import in_thread
 
-EgressPolicy = Literal["gateway", "filtered"]
+#: ``open`` is the network of a ``bridge`` agent that runs in its container: an ordinary
+#: bridge of its own, whose host address the model gateway listens on (no egress container).
+EgressPolicy = Literal["gateway", "filtered", "open"]
 GATEWAY_ALIAS = "gateway"
 PROXY_ALIAS = "proxy"
 GATEWAY_PORT = 8080
@@ -150,6 +152,11 @@ class RunNetwork:
         tags = sandbox_labels.sandbox_labels(self.run_id, "network")
         api = self.client.api
         try:
+            if self.policy == "open":
+                api.create_network(self.agent_network, driver="bridge", labels=tags)
+                details = api.inspect_network(self.agent_network)
+                self.uplink_host = str(details["IPAM"]["Config"][0]["Gateway"])
+                return self.uplink_host
             api.create_network(
                 self.agent_network,
                 driver="bridge",
@@ -198,7 +205,7 @@ class RunNetwork:
                     "upstream_ca": self.upstream_ca or "",
                 }
             )
-        elif target is not None:
+        elif target is not None and self.policy == "gateway":
             image = AGENT_IMAGE
             source = (resource_dir("sandbox") / "egress" / "forward.py").read_text("utf-8")
             command = ["python3", "-c", source, str(GATEWAY_PORT), str(target[0]), str(target[1])]

@@ -93,6 +93,21 @@ def test_the_shell_example_ends_on_its_end_file_speaking_anthropic_to_an_openai_
     assert llm_server.requests[0].api == "chat"  # the agent spoke Messages; the model, Chat
 
 
+def test_an_agent_on_the_bridge_policy_still_reaches_its_gateway(
+    llm_server: ScriptedLLMServer, tiny_paper: PaperBundle, tmp_path: Path, run_id: str
+) -> None:
+    llm_server.default = Reply(content="#!/bin/bash\necho over the bridge")
+    out = tmp_path / "agent"
+    result = stage(
+        tiny_paper, "shell-curl", out, run_id, agent_model="openai/gpt-4o-mini",
+        agent_base_url=llm_server.openai_url, agent_network="bridge",
+    )  # fmt: skip
+    assert result.agent.end_reason == "submitted" and result.network is not None
+    assert result.network.policy == "bridge"
+    files = archive_files(out / "submission.tar")
+    assert files["submission/reproduce.sh"] == b"#!/bin/bash\necho over the bridge\n"
+
+
 def test_the_shell_example_runs_on_the_real_local_model(
     tiny_paper: PaperBundle, tmp_path: Path, run_id: str
 ) -> None:
