@@ -37,6 +37,10 @@ from paperbench.resources import resource_dir
 from paperbench.rubric import RubricNode, load_rubric
 
 NetworkPolicy = Literal["none", "bridge"]
+#: An agent's network (paperbench.sandbox.networks): nothing, the model gateway only, the
+#: gateway and the web through the blacklist-enforcing proxy, or the unfiltered internet. The
+#: reproduction keeps the two policies it had: its script has no model to call.
+AgentNetworkPolicy = Literal["none", "gateway", "filtered", "bridge"]
 AGENT_VISIBLE = ("paper.md", "paper.pdf", "addendum.md", "assets", "blacklist.txt")
 PAPERS_DIR_ENV = "PAPERBENCH_PAPERS_DIR"
 HOME_ENV = "PAPERBENCH_HOME"
@@ -47,7 +51,7 @@ class _Strict(BaseModel):
 
 
 class AgentSettings(_Strict):
-    network: NetworkPolicy = "none"
+    network: AgentNetworkPolicy = "none"
     time_limit_seconds: int = Field(default=3600, gt=0)
 
 

@@ -24,6 +24,7 @@ class RunClock:
         self._started: float | None = None
         self._api_wait = 0.0
         self._waiting_since: float | None = None
+        self._waiting = 0
 
     def start(self) -> None:
         """Start counting (the first call wins; later calls do nothing)."""
@@ -58,11 +59,16 @@ class RunClock:
 
     @contextmanager
     def waiting_for_api(self) -> Iterator[None]:
-        """Count the time inside the block as API waiting (blocks do not nest)."""
-        began = self._now()
-        self._waiting_since = began
+        """Count the time inside the block as API waiting. Blocks may overlap (a gateway
+        serves an agent's concurrent calls): a moment counts once however many calls are
+        waiting in it, so working time never goes below wall time minus real waiting."""
+        if self._waiting == 0:
+            self._waiting_since = self._now()
+        self._waiting += 1
         try:
             yield
         finally:
-            self._waiting_since = None
-            self._api_wait += self._now() - began
+            self._waiting -= 1
+            if self._waiting == 0 and self._waiting_since is not None:
+                self._api_wait += self._now() - self._waiting_since
+                self._waiting_since = None

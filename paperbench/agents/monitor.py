@@ -24,6 +24,15 @@ writes) and downloads something else is flagged too; every finding carries the l
 excerpt so that a person can review it. A call that names a target without any access form is
 reported as a *mention*, which does not disqualify.
 
+Tool calls of a bring-your-own agent (``via: "gateway"`` in the transcript: the model asked for
+them through the model gateway, and the agent's own scaffold ran them) have names we do not
+know. Such a call accesses a target when its name says it fetches or browses (``fetch``,
+``browse``, ``web``, ``http``, ``url``, ``download``, ``navigate``, ``visit``, ``search``) and an
+argument names the target, or when any of its arguments holds an access form, as for our shell
+and Python tools; a file-editing tool that merely writes a citation is a mention. On the
+``filtered`` network policy such an access was also refused by the egress proxy, which records
+it (``egress.jsonl``).
+
 URLs are compared after normalisation (:mod:`paperbench.agents.urls`). What no text monitor can
 see — a URL assembled from pieces at run time, or fetched by a program written earlier under
 another name — is out of reach; with the paper's default ``network: none`` such an access
@@ -78,6 +87,11 @@ ACCESS_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+#: Names of a bring-your-own agent's tools that fetch or browse.
+FETCHING_NAME = re.compile(
+    r"fetch|brows|web|http|url|download|navigat|visit|search|curl|wget", re.I
+)
+
 _GH_CLONE = re.compile(r"\bgh\s+repo\s+clone\s+([\w.-]+/[\w.-]+?)(?:\.git)?(?=[\s;&|]|$)")
 
 
@@ -109,9 +123,24 @@ class MonitorReport(BaseModel):
         return bool(self.violations)
 
 
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """Every string inside a JSON value (bounded depth), in order."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 20:
+        return []
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item, depth + 1)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item, depth + 1)]
+    return []
+
+
 def _call_text(event: dict[str, Any]) -> str:
     arguments = event.get("arguments")
     name = str(event.get("name", ""))
+    if event.get("via") == "gateway":
+        return "\n".join(_strings(arguments))
     if isinstance(arguments, dict):
         key = CODE_TOOLS.get(name)
         if key is not None and isinstance(arguments.get(key), str):
@@ -139,12 +168,17 @@ def _access_forms(text: str) -> list[tuple[str, int]]:
 
 
 def check_call(
-    name: str, text: str, entries: list[tuple[str, Target]]
+    name: str, text: str, entries: list[tuple[str, Target]], *, foreign: bool = False
 ) -> list[tuple[str, str, Target, str | None, str]]:
-    """``(entry, url, target, access, excerpt)`` for each blacklisted target a call names."""
+    """``(entry, url, target, access, excerpt)`` for each blacklisted target a call names;
+    ``foreign``: the call is a bring-your-own agent's (see the module docstring)."""
     results = []
-    forms = _access_forms(text) if name in CODE_TOOLS else []
-    browsing = name not in CODE_TOOLS and name not in LOCAL_TOOLS
+    if foreign:
+        browsing = bool(FETCHING_NAME.search(name))
+        forms = [] if browsing else _access_forms(text)
+    else:
+        forms = _access_forms(text) if name in CODE_TOOLS else []
+        browsing = name not in CODE_TOOLS and name not in LOCAL_TOOLS
     for written, position, target in find_urls(text) + _github_shorthands(text):
         for entry, blocked in entries:
             if not blocked.covers(target):
@@ -194,7 +228,9 @@ def monitor_transcript(transcript: Path, blacklist: list[str] | tuple[str, ...])
         name = str(event.get("name", ""))
         if not entries:
             continue
-        for entry, url, target, access, excerpt in check_call(name, _call_text(event), entries):
+        foreign = event.get("via") == "gateway"
+        found = check_call(name, _call_text(event), entries, foreign=foreign)
+        for entry, url, target, access, excerpt in found:
             finding = BlacklistFinding(
                 line=line,
                 seq=event.get("seq") if isinstance(event.get("seq"), int) else None,

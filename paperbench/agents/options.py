@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from paperbench.options import opt
+from paperbench.papers import AgentNetworkPolicy
 
 
 class AgentOptions(BaseModel):
@@ -15,7 +16,9 @@ class AgentOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     agent: str = opt(
-        ..., "Agent: reference, replay, basic, iterative, or the path of a .toml spec."
+        ...,
+        "Agent: reference, replay, basic, iterative, a bundled agent.yaml agent, or the path of "
+        "a .toml spec or an agent.yaml (folder).",
     )
     agent_model: str | None = opt(
         None, "Model of a basic or iterative agent.", default_help="the spec's"
@@ -35,4 +38,19 @@ class AgentOptions(BaseModel):
     )
     snapshot_interval: float | None = opt(
         None, "Seconds between snapshots of the submission.", gt=0, default_help="none"
+    )
+    agent_network: AgentNetworkPolicy | None = opt(
+        None,
+        "The agent's network: none, gateway (the model gateway only), filtered (the gateway "
+        "and the web through the blacklist-enforcing proxy) or bridge (unfiltered).",
+        default_help="the paper's; gateway for agent.yaml agents on a none paper",
+    )
+    egress_allow: str | None = opt(
+        None,
+        "Address ranges (comma-separated CIDRs) the filtered proxy may reach besides the "
+        "internet, e.g. a local package mirror.",
+        default_help="none",
+    )
+    egress_ca: Path | None = opt(
+        None, "PEM file of CAs the filtered proxy trusts for upstream TLS (besides the public)."
     )

@@ -24,7 +24,7 @@ from string import Template
 
 from paperbench.agents.protocol import AgentLimits, AgentPaper
 from paperbench.errors import PaperError
-from paperbench.papers import NetworkPolicy, PaperBundle, Resources
+from paperbench.papers import PaperBundle, Resources
 from paperbench.resources import resource_dir
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.errors import ArchiveError
@@ -44,21 +44,21 @@ def agent_sandbox_spec(
 ) -> SandboxSpec:
     """The spec of an agent sandbox for ``paper`` (see :func:`sandbox_spec_for`)."""
     config = paper.config
-    return sandbox_spec_for(
-        config.resources, config.agent.network, run_id=run_id, image=image, gpus=gpus
-    )
+    network = config.agent.network if config.agent.network in ("none", "bridge") else "none"
+    return sandbox_spec_for(config.resources, network, run_id=run_id, image=image, gpus=gpus)
 
 
 def sandbox_spec_for(
     resources: Resources,
-    network: NetworkPolicy,
+    network: str,
     *,
     run_id: str = "adhoc",
     image: str = AGENT_IMAGE,
     gpus: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> SandboxSpec:
-    """An agent sandbox: the paper's network policy, CPUs, memory and disk, the GPUs named in
-    ``gpus``, and an empty environment.
+    """An agent sandbox: ``network`` (``none``, ``bridge`` or a run's own network), the paper's
+    CPUs, memory and disk, the GPUs named in ``gpus``, and an environment holding only ``env``.
 
     The paper's ``resources.gpus`` is only a count; which devices to give is the caller's
     choice (sandboxes never get "all" GPUs), and the instructions state what was given.
@@ -72,7 +72,7 @@ def sandbox_spec_for(
         disk_mb=resources.disk_mb,
         gpus=gpus,
         network=network,
-        env={},
+        env=dict(env or {}),
     )
 
 
@@ -146,6 +146,7 @@ def render_instructions(
     template: Path | None = None,
     paper_dir: str = PAPER_DIR,
     submission_dir: str = SUBMISSION_DIR,
+    agent_network: str | None = None,
 ) -> str:
     """The task as the agent reads it (see the module docstring); ``gpus`` is the number of
     GPUs the sandbox really has.
@@ -164,6 +165,11 @@ def render_instructions(
         time_limit += f" (and at most {_duration(limits.wall_time_seconds)} in all)"
     networks = {
         "none": "no network access",
+        "gateway": "no network access except the model API you were given",
+        "filtered": (
+            "web access through a proxy (already configured) that refuses blacklisted sites, "
+            "and the model API you were given"
+        ),
         "bridge": "network access (to the internet, subject to the blacklist)",
     }
     if view.blacklist:
@@ -181,7 +187,7 @@ def render_instructions(
         "paper_files": ", ".join(f"`{name}`" for name in view.files),
         "submission_dir": submission_dir,
         "hardware": f"{resources.cpus:g} CPU(s), {resources.memory_mb} MB of memory, {gpu_text}",
-        "agent_network": networks[config.agent.network],
+        "agent_network": networks[agent_network or config.agent.network],
         "time_limit": time_limit,
         "reproduction_network": networks[config.reproduction.network],
         "reproduction_time_limit": _duration(config.reproduction.time_limit_seconds),

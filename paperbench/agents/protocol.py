@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,9 @@ from paperbench.agents.clock import RunClock
 from paperbench.agents.transcript import Transcript
 from paperbench.llm.types import Usage
 from paperbench.sandbox.base import Sandbox
+
+if TYPE_CHECKING:
+    from paperbench.gateway import ModelGateway
 
 #: Why a run ended.
 #:
@@ -144,6 +147,12 @@ class AgentContext:
     transcript: Transcript
     clock: RunClock
     submission_dir: str = "/home/submission"
+    network_policy: str = "none"
+    #: The run's model gateway (on the host) and its URL as the container reaches it; set for
+    #: agents that run in the container (:mod:`paperbench.agents.container`) on a network that
+    #: has one.
+    gateway: ModelGateway | None = None
+    gateway_url: str | None = None
 
 
 @runtime_checkable

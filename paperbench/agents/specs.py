@@ -16,6 +16,11 @@ A spec (``agents/basic.toml``)::
 An agent is found by name among the bundled specs, or by a path to a ``.toml`` file, so users
 add agents without touching the package. Unknown keys are errors (a misspelt limit must not be
 silently ignored).
+
+Agents that run in their own container are the other kind of definition: a folder with an
+``agent.yaml`` (:mod:`paperbench.agents.definitions`), bundled (``agents/<name>/agent.yaml``,
+found by its name) or given by path. They load into the same :class:`AgentSpec`, of kind
+``container``, so a run's inputs, fingerprint and provenance treat both alike.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from paperbench.agents.container import ContainerAgent
+from paperbench.agents.definitions import ContainerDefinition, is_definition, load_definition
 from paperbench.agents.loop import LoopSettings, ModelAgent
 from paperbench.agents.protocol import Agent, AgentLimits
 from paperbench.agents.scripted import ReferenceAgent, ReplayAgent
@@ -35,7 +42,7 @@ from paperbench.llm.retry import RetryPolicy
 from paperbench.papers import PaperBundle
 from paperbench.resources import resource_dir
 
-AgentKind = Literal["basic", "iterative", "reference", "replay"]
+AgentKind = Literal["basic", "iterative", "reference", "replay", "container"]
 
 
 class AgentSpecError(PaperbenchError):
@@ -58,11 +65,32 @@ class AgentSpec(BaseModel):
     loop: dict[str, Any] = Field(default_factory=dict)
     limits: AgentLimits = AgentLimits()
     source: str = ""
+    container: ContainerDefinition | None = None
 
 
 def bundled_specs() -> list[str]:
-    """Names of the agents shipped with paperbench."""
-    return sorted(path.stem for path in resource_dir("agents").glob("*.toml"))
+    """Names of the agents shipped with paperbench (TOML specs and ``agent.yaml`` folders)."""
+    root = resource_dir("agents")
+    folders = [path.name for path in root.iterdir() if path.is_dir() and is_definition(path)]
+    return sorted([path.stem for path in root.glob("*.toml")] + folders)
+
+
+def _container_spec(path: Path) -> AgentSpec:
+    """Raises: AgentSpecError: the definition cannot be read."""
+    try:
+        definition = load_definition(path)
+    except PaperbenchError as error:
+        raise AgentSpecError(str(error)) from None
+    folder = Path(definition.folder)
+    return AgentSpec(
+        name=folder.name,
+        kind="container",
+        description=definition.description,
+        model=definition.model,
+        limits=definition.limits,
+        source=str(folder / "agent.yaml"),
+        container=definition,
+    )
 
 
 def load_agent_spec(name_or_path: str) -> AgentSpec:
@@ -74,12 +102,17 @@ def load_agent_spec(name_or_path: str) -> AgentSpec:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or "/" in name_or_path:
         path = candidate
+        if path.suffix != ".toml" and (is_definition(path) or path.suffix in (".yaml", ".yml")):
+            return _container_spec(path)
     else:
         path = resource_dir("agents") / f"{name_or_path}.toml"
+        folder = resource_dir("agents") / name_or_path
+        if not path.is_file() and is_definition(folder):
+            return _container_spec(folder)
         if not path.is_file():
             raise AgentSpecError(
                 f"unknown agent {name_or_path!r}; bundled agents: {', '.join(bundled_specs())} "
-                "(or give the path of a .toml spec)"
+                "(or give the path of a .toml spec or an agent.yaml folder)"
             )
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -139,6 +172,16 @@ def build_agent(
     name = model or spec.model
     if name is None:
         raise AgentSpecError(f"{spec.source}: no model given; name one in the spec or the run")
+    if spec.kind == "container":
+        assert spec.container is not None
+        model_spec = parse_model_name(
+            name,
+            context_window=context_window,
+            table=prices,
+            base_url=base_url,
+            window_option="--agent-context-window",
+        )
+        return ContainerAgent(spec.name, spec.container, model_spec, retry=retry)
     if spec.system_prompt is None:
         raise AgentSpecError(f"{spec.source}: a {spec.kind} agent needs a system_prompt")
     prompts = {

@@ -7,6 +7,9 @@ image id and snapshot settings — and :class:`AgentStageResult` (``agent.json``
 :func:`run_agent_stage` makes the sandbox from the inputs and closes it whatever happens;
 :func:`run_agent_in` does the work in a sandbox the caller started. In order:
 
+0. for the ``gateway`` and ``filtered`` network policies, open the run's networks, its model
+   gateway (for an agent that runs in its container) and its egress container
+   (:mod:`paperbench.agents.environment`), and build a bring-your-own agent's image if needed;
 1. upload the agent-visible paper files and write the instructions (``instructions.md``);
 2. start the clock, the transcript (``transcript.jsonl``) and periodic snapshots;
 3. run the agent; an exception from the agent is recorded as ``end_reason="error"`` and the
@@ -16,7 +19,8 @@ image id and snapshot settings — and :class:`AgentStageResult` (``agent.json``
    snapshot: the capture is the end of this stage, not a stage of its own;
 5. run the blacklist monitor on the transcript (``monitor.json``); any violation marks the
    stage ``disqualified``;
-6. write the whole record as ``agent.json``.
+6. write the proxy's fetch log (``egress.jsonl``, ``filtered`` only) and the whole record as
+   ``agent.json``.
 
 Everything is written inside ``out_dir``; paths in the record are relative to it.
 """
@@ -24,6 +28,7 @@ Everything is written inside ``out_dir``; paths in the record are relative to it
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,6 +40,8 @@ from pydantic import Field
 from paperbench import __version__
 from paperbench.agents.capture import ARCHIVE_NAME, MANIFEST_NAME, MiB
 from paperbench.agents.clock import RunClock
+from paperbench.agents.definitions import ensure_image, resolve_image
+from paperbench.agents.environment import AgentEnvironment, NetworkRecord, agent_environment
 from paperbench.agents.monitor import MONITOR_FILE, MonitorReport, monitor_transcript
 from paperbench.agents.options import AgentOptions
 from paperbench.agents.prepare import (
@@ -56,11 +63,18 @@ from paperbench.contracts import (
     tree_sha256,
 )
 from paperbench.errors import PaperbenchError
-from paperbench.papers import AgentSettings, PaperBundle, Resources, load_bundle
+from paperbench.papers import (
+    AgentNetworkPolicy,
+    AgentSettings,
+    PaperBundle,
+    Resources,
+    load_bundle,
+)
 from paperbench.resources import resource_dir
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.errors import SandboxError
 from paperbench.sandbox.images import AGENT_IMAGE
+from paperbench.sandbox.threads import in_thread
 from paperbench.secrets import redact_text
 
 RESULT_FILE = "agent.json"
@@ -91,6 +105,9 @@ class AgentInputs(StageInputs):
     agent_settings: AgentSettings = Field(description="the paper's network and time limit")
     resources: Resources
     paper_files_sha256: str = Field(description="the files the agent is shown")
+    network: AgentNetworkPolicy = Field("none", description="the policy this run uses")
+    egress_allow: tuple[str, ...] = Field((), description="ranges the filtered proxy may reach")
+    egress_ca: str | None = Field(None, description="PEM the filtered proxy trusts upstream")
     spec: AgentSpec
     model: str | None = None
     context_window: int | None = None
@@ -138,8 +155,16 @@ class AgentInputs(StageInputs):
         if script is not None and not script.is_file():
             raise PaperbenchError(f"{script}: no such replay script")
         template = instructions_template or default_instructions_template()
-        model_agent = spec.kind in ("basic", "iterative")
+        model_agent = spec.kind in ("basic", "iterative", "container")
         model = (options.agent_model or spec.model) if model_agent else None
+        network = options.agent_network or paper.config.agent.network
+        if spec.kind == "container":
+            if options.agent_network is None and network == "none":
+                network = "gateway"  # the model endpoint is not the internet
+            assert spec.container is not None
+            from paperbench.sandbox.docker_backend import shared_client
+
+            image, image_id = resolve_image(shared_client(), spec.name, spec.container)
         return cls(
             paper_id=paper.id,
             paper_root=paper.root,
@@ -147,6 +172,9 @@ class AgentInputs(StageInputs):
             agent_settings=paper.config.agent,
             resources=paper.config.resources,
             paper_files_sha256=_agent_files_sha256(paper),
+            network=network,
+            egress_allow=_cidrs(options.egress_allow),
+            egress_ca=_pem(options.egress_ca),
             spec=spec,
             model=model,
             context_window=options.agent_context_window,
@@ -166,16 +194,50 @@ class AgentInputs(StageInputs):
     def paper(self) -> PaperBundle:
         return load_bundle(self.paper_root)
 
-    def sandbox_spec(self) -> SandboxSpec:
-        """The agent's sandbox: the paper's network policy and resources, the GPUs named in
-        ``gpus`` (never "all"), and an empty environment."""
+    def sandbox_spec(
+        self, network: str | None = None, env: dict[str, str] | None = None
+    ) -> SandboxSpec:
+        """The agent's sandbox: the paper's resources, the GPUs named in ``gpus`` (never
+        "all"), and an environment with nothing but ``env`` (the proxy settings of a
+        ``filtered`` run); attached to ``network`` (the run's own, from
+        :func:`~paperbench.agents.environment.agent_environment`), by default Docker's
+        ``none`` or ``bridge`` as the policy says."""
+        default = self.network if self.network in ("none", "bridge") else "none"
         return sandbox_spec_for(
             self.resources,
-            self.agent_settings.network,
+            network or default,
             run_id=self.run_id,
             image=self.image,
             gpus=self.gpus,
+            env=env,
         )
+
+
+def _cidrs(text: str | None) -> tuple[str, ...]:
+    """Raises: PaperbenchError: an entry is not an address range."""
+    ranges = []
+    for item in (text or "").split(","):
+        if item.strip():
+            try:
+                ranges.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise PaperbenchError(
+                    f"--egress-allow: {item.strip()!r} is not an address range (e.g. 10.1.2.0/24)"
+                ) from None
+    return tuple(ranges)
+
+
+def _pem(path: Path | None) -> str | None:
+    """Raises: PaperbenchError: the file is missing or holds no certificate."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PaperbenchError(f"--egress-ca {path}: cannot read it ({error})") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise PaperbenchError(f"--egress-ca {path}: no PEM certificate in it")
+    return text
 
 
 def _agent_files_sha256(paper: PaperBundle) -> str:
@@ -201,6 +263,7 @@ class AgentStageResult(StageResult):
     excluded_files: int = 0
     monitor: MonitorReport
     disqualified: bool
+    network: NetworkRecord | None = None
 
     def failures(self) -> list[Failure]:
         """``disqualified`` (a blacklisted access), ``infrastructure_error`` (the sandbox died
@@ -260,8 +323,28 @@ async def run_agent_stage(
         context_window=inputs.context_window,
         base_url=inputs.base_url,
     )
-    async with sandboxes(inputs.sandbox_spec()) as sandbox:
-        return await run_agent_in(chosen, paper, sandbox, out_dir, inputs)
+    spec = inputs.spec
+    if spec.kind == "container" and spec.container is not None:
+        from paperbench.sandbox.docker_backend import shared_client
+
+        definition = spec.container
+        await in_thread(lambda: ensure_image(shared_client(), spec.name, definition))
+    async with agent_environment(
+        inputs.network,
+        inputs.run_id,
+        blacklist=paper.blacklist,
+        needs_gateway=bool(getattr(chosen, "uses_gateway", False)),
+        allow=inputs.egress_allow,
+        upstream_ca=inputs.egress_ca,
+        backend=str(getattr(sandboxes, "backend", "docker")),
+    ) as environment:
+        sandbox_spec = inputs.sandbox_spec(environment.sandbox_network, environment.sandbox_env)
+        async with sandboxes(sandbox_spec) as sandbox:
+            if environment.network is not None:
+                await environment.network.install_ca(sandbox)
+            return await run_agent_in(
+                chosen, paper, sandbox, out_dir, inputs, environment=environment
+            )
 
 
 async def run_agent_in(
@@ -270,8 +353,11 @@ async def run_agent_in(
     sandbox: Sandbox,
     out_dir: Path,
     options: AgentInputs,
+    *,
+    environment: AgentEnvironment | None = None,
 ) -> AgentStageResult:
-    """Run ``agent`` on ``paper`` in ``sandbox``, which the caller started and will close.
+    """Run ``agent`` on ``paper`` in ``sandbox``, which the caller started and will close;
+    ``environment`` is the run's network and gateway, when it has them.
 
     Raises:
         PaperbenchError: the agent cannot run as configured, or the paper cannot be shown.
@@ -288,6 +374,7 @@ async def run_agent_in(
         template=options.instructions_template,
         paper_dir=view.paper_dir,
         submission_dir=submission_dir,
+        agent_network=options.network,
     )
     (out_dir / INSTRUCTIONS_FILE).write_text(instructions, encoding="utf-8")
     clock = RunClock()
@@ -310,6 +397,9 @@ async def run_agent_in(
         transcript=transcript,
         clock=clock,
         submission_dir=submission_dir,
+        network_policy=options.network,
+        gateway=environment.gateway if environment else None,
+        gateway_url=environment.gateway_url if environment else None,
     )
     clock.start()
     started_at = datetime.now(UTC)
@@ -336,6 +426,7 @@ async def run_agent_in(
     finally:
         transcript.close()
     report = monitor_transcript(transcript.path, list(view.blacklist))
+    network = environment.record(out_dir) if environment else NetworkRecord(policy=options.network)
     (out_dir / MONITOR_FILE).write_text(
         redact_text(report.model_dump_json(indent=2)), encoding="utf-8"
     )
@@ -351,6 +442,7 @@ async def run_agent_in(
         excluded_files=excluded,
         monitor=report,
         disqualified=report.disqualified,
+        network=network,
     )
     stage.save(out_dir)
     return stage

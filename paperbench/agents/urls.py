@@ -4,7 +4,8 @@ A blacklisted resource can be written many ways: ``https://github.com/o/r``,
 ``http://www.GitHub.com/o/r/``, ``github.com/o/r.git``, ``git@github.com:o/r.git``,
 ``git+https://github.com/o/r@v1#egg=r``, ``https://raw.githubusercontent.com/o/r/main/x.py``.
 :func:`normalise` reduces each to a :class:`Target` — a host and a path — by dropping the
-scheme, user info, port, query and fragment, a leading ``www.``, trailing slashes and ``.git``,
+scheme, user info, port, query and fragment, a leading ``www.``, trailing slashes, ``.git`` at
+the end of any path segment (``o/r.git/info/refs`` is what ``git clone`` of ``o/r.git`` fetches),
 pip's ``@ref``, and percent-encoding, and by lower-casing the host *and the path* (GitHub's
 owner and repository names are case-insensitive; for other sites a false match on case is the
 safer error for a monitor). GitHub's other hosts for a repository's content
@@ -55,6 +56,7 @@ class Target:
 def _clean_path(path: str, *, strip_ref: bool) -> str:
     path = unquote(path).lower()
     path = re.sub(r"/{2,}", "/", path)
+    path = re.sub(r"\.git(?=/)", "", path)  # what git requests: owner/repo.git/info/refs
     if path and not path.startswith("/"):
         path = "/" + path
     if strip_ref:

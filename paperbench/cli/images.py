@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import typer
 from rich.console import Console
 
+from paperbench.errors import PaperbenchError
+from paperbench.sandbox.egress_image import build_egress_image
 from paperbench.sandbox.engine import docker_client
-from paperbench.sandbox.images import build_images
+from paperbench.sandbox.images import BASE_IMAGE, build_images
 
 app = typer.Typer(help="Build the images that sandboxes run.", no_args_is_help=True)
 console = Console()
@@ -36,13 +39,19 @@ def build(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the image ids as JSON."),
 ) -> None:
-    """Build the base, agent and reproducer images (each reused when its recipe is unchanged)."""
+    """Build the base, agent, reproducer and egress images (each reused when its recipe is
+    unchanged). The egress image (mitmproxy, for the ``filtered`` network policy) needs PyPI on
+    the host; when it cannot be built the others still are, and a warning says why."""
     client = docker_client()
     if not as_json:
         console.print("checking the images...")
     built = build_images(
         client, offline=offline, force=force, base=base, reproducer_base=reproducer_base
     )
+    try:
+        built.append(build_egress_image(client, base=base or BASE_IMAGE, force=force))
+    except PaperbenchError as error:
+        print(f"warning: {error}; runs with --agent-network filtered need it", file=sys.stderr)
     if as_json:
         print(json.dumps({image.name: image.__dict__ for image in built}, indent=2))
         return

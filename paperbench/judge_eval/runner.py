@@ -45,8 +45,8 @@ from paperbench.judge_eval.result import (
 )
 from paperbench.llm.retry import RetryPolicy
 from paperbench.papers import PaperBundle, PaperRegistry
-from paperbench.rubric import TASK_CATEGORIES
 from paperbench.revision import git_revision
+from paperbench.rubric import TASK_CATEGORIES
 
 MAX_LISTED_INVALID = 200
 Progress = Callable[[str], None]

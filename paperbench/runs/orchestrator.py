@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from paperbench.agents.container import ContainerAgent
 from paperbench.agents.loop import ModelAgent
 from paperbench.agents.protocol import Agent
 from paperbench.agents.specs import AgentSpec, build_agent, load_agent_spec
@@ -208,7 +209,7 @@ class Orchestrator:
                     context_window=self.settings.agent.agent_context_window,
                     base_url=self.settings.agent.agent_base_url,
                 )
-                if isinstance(agent, ModelAgent):
+                if isinstance(agent, ModelAgent | ContainerAgent):
                     require_key(agent.model)
         require_key(judge_spec(self.judge))
 

@@ -183,4 +183,8 @@ def remove_leftovers(client: docker.DockerClient, run_id: str | None = None) -> 
     in_use = {item.name for item in find_leftovers(client, run_id) if item.kind == "container"}
     selector = {labels.MANAGED: "true"} if run_id is None else {labels.RUN_ID: run_id}
     release_leftover_disks(selector, keep=in_use)
+
+    from paperbench.sandbox.networks import remove_run_networks
+
+    remove_run_networks(client, run_id)  # a run's networks, once its containers are gone
     return removed

@@ -44,7 +44,11 @@ class SandboxSpec(BaseModel):
     )
     pids_limit: int = Field(1024, ge=16)
     gpus: tuple[str, ...] = Field((), description="GPU device ids (index or UUID), never 'all'")
-    network: Literal["none", "bridge"] = "none"
+    network: str = Field(
+        "none",
+        pattern=r"^(none|bridge|paperbench-[A-Za-z0-9_.-]{1,200})$",
+        description="none, bridge, or a run's own network (paperbench.sandbox.networks)",
+    )
     user: str | None = Field(None, description="default user for commands; None: the image's")
     env: dict[str, str] = Field(default_factory=dict)
     work_dir: str = Field("/home", description="the work volume's mount point and default cwd")

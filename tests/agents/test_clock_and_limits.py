@@ -29,6 +29,23 @@ def test_working_time_is_wall_time_minus_api_waits() -> None:
     assert (clock.wall(), clock.api_wait(), clock.working()) == (37, 30, 7)
 
 
+def test_overlapping_api_waits_count_once() -> None:
+    # A gateway serves a bring-your-own agent's concurrent calls: 10 s of two calls that
+    # overlap for 4 s is 10 s of waiting, not 14.
+    time = FakeTime()
+    clock = RunClock(time)
+    clock.start()
+    first = clock.waiting_for_api()
+    first.__enter__()
+    time.now += 6
+    with clock.waiting_for_api():
+        time.now += 4
+    assert clock.api_wait() == 10
+    first.__exit__(None, None, None)
+    time.now += 5
+    assert clock.read() == (15, 5)
+
+
 def test_time_left_is_the_nearer_of_the_two_time_limits() -> None:
     time = FakeTime()
     clock = RunClock(time)

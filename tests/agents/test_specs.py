@@ -22,8 +22,10 @@ from paperbench.papers import PaperBundle
 from paperbench.resources import resource_dir
 
 
-def test_the_bundled_agents_are_basic_iterative_reference_and_replay() -> None:
-    assert bundled_specs() == ["basic", "iterative", "reference", "replay"]
+def test_the_bundled_agents_are_the_four_specs_and_the_two_container_examples() -> None:
+    assert bundled_specs() == [
+        "basic", "iterative", "python-openai", "reference", "replay", "shell-curl",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", ["basic", "iterative", "reference", "replay"])
@@ -93,7 +95,7 @@ def test_malformed_specs_name_the_file_and_the_setting(
 
 
 def test_an_unknown_agent_lists_the_bundled_ones() -> None:
-    with pytest.raises(AgentSpecError, match="bundled agents: basic, iterative, reference, replay"):
+    with pytest.raises(AgentSpecError, match="bundled agents: basic, iterative, python-openai"):
         load_agent_spec("gpt-engineer")
 
 
