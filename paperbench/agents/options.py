@@ -36,3 +36,9 @@ class AgentOptions(BaseModel):
     snapshot_interval: float | None = opt(
         None, "Seconds between snapshots of the submission.", gt=0, default_help="none"
     )
+    agent_env: Path | None = opt(
+        None,
+        "Dotenv file of variables for the agent's own code (e.g. HF_TOKEN), set in its "
+        "container only: never in the reproduction's or the judge's, recorded by name only.",
+        fingerprint=False,
+    )

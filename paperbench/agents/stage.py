@@ -23,6 +23,7 @@ Everything is written inside ``out_dir``; paths in the record are relative to it
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import traceback
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from paperbench import __version__
+from paperbench.agents.agent_env import AgentEnvError, load_agent_env
 from paperbench.agents.capture import ARCHIVE_NAME, MANIFEST_NAME, MiB
 from paperbench.agents.clock import RunClock
 from paperbench.agents.monitor import MONITOR_FILE, MonitorReport, monitor_transcript
@@ -56,7 +58,13 @@ from paperbench.contracts import (
     tree_sha256,
 )
 from paperbench.errors import PaperbenchError
-from paperbench.papers import AgentSettings, PaperBundle, Resources, load_bundle
+from paperbench.papers import (
+    AgentSettings,
+    PaperBundle,
+    ReproductionSettings,
+    Resources,
+    load_bundle,
+)
 from paperbench.resources import resource_dir
 from paperbench.sandbox.base import Sandbox, SandboxSpec
 from paperbench.sandbox.errors import SandboxError
@@ -75,6 +83,12 @@ def default_instructions_template() -> Path:
     return resource_dir("agents") / "instructions.md"
 
 
+def code_dev_instructions_template() -> Path:
+    """The task as PaperBench's Code-Dev variant sets it: write the code, which is graded
+    without being run (no reproduction stage)."""
+    return resource_dir("agents") / "instructions_code_dev.md"
+
+
 class AgentInputs(StageInputs):
     """Everything the agent stage's result depends on, resolved (see :meth:`resolve`).
 
@@ -89,6 +103,11 @@ class AgentInputs(StageInputs):
     paper_title: str
     agent_settings: AgentSettings = Field(description="the paper's network and time limit")
     resources: Resources
+    reproduction_guidance: ReproductionSettings | None = Field(
+        default=None,
+        description="the reproduction's limits as the instructions state them (not hashed)",
+        json_schema_extra={"fingerprint": False},
+    )
     paper_files_sha256: str = Field(description="the files the agent is shown")
     spec: AgentSpec
     model: str | None = None
@@ -100,6 +119,8 @@ class AgentInputs(StageInputs):
     image: str = AGENT_IMAGE
     image_id: str = ""
     gpus: tuple[str, ...] = ()
+    env_names: tuple[str, ...] = Field(default=(), description="--agent-env's variable names")
+    env_file: Path | None = located(None, help="the --agent-env file (values never recorded)")
     snapshot_interval_seconds: float | None = Field(default=None, gt=0)
     max_file_bytes: int = Field(default=100 * MiB, gt=0)
     max_total_bytes: int = Field(default=1024 * MiB, gt=0)
@@ -123,9 +144,11 @@ class AgentInputs(StageInputs):
 
         Raises:
             AgentSpecError: the agent spec cannot be found or read.
+            AgentEnvError: the ``--agent-env`` file cannot be used.
             PaperbenchError: a limit is invalid, or the replay script does not exist.
         """
         spec = load_agent_spec(options.agent)
+        env_names = load_agent_env(options.agent_env).names if options.agent_env else ()
         limits = limits_for(paper, spec, working_time_seconds=options.agent_time_limit)
         script = options.replay_script
         if script is not None and spec.kind != "replay":
@@ -145,6 +168,7 @@ class AgentInputs(StageInputs):
             paper_title=paper.title,
             agent_settings=paper.config.agent,
             resources=paper.config.resources,
+            reproduction_guidance=paper.config.reproduction,
             paper_files_sha256=_agent_files_sha256(paper),
             spec=spec,
             model=model,
@@ -156,6 +180,8 @@ class AgentInputs(StageInputs):
             image=image,
             image_id=image_id,
             gpus=gpus,
+            env_names=env_names,
+            env_file=options.agent_env,
             snapshot_interval_seconds=options.snapshot_interval,
             instructions_template=instructions_template,
             instructions_sha256=file_sha256(template),
@@ -163,18 +189,37 @@ class AgentInputs(StageInputs):
         )
 
     def paper(self) -> PaperBundle:
-        return load_bundle(self.paper_root)
+        """The bundle, with the settings these inputs were resolved under."""
+        bundle = load_bundle(self.paper_root)
+        settings: dict[str, object] = {"agent": self.agent_settings, "resources": self.resources}
+        if self.reproduction_guidance is not None:
+            settings["reproduction"] = self.reproduction_guidance
+        return dataclasses.replace(bundle, config=bundle.config.model_copy(update=settings))
 
     def sandbox_spec(self) -> SandboxSpec:
         """The agent's sandbox: the paper's network policy and resources, the GPUs named in
-        ``gpus`` (never "all"), and an empty environment."""
-        return sandbox_spec_for(
+        ``gpus`` (never "all"), and an empty environment but for the ``--agent-env`` variables.
+
+        Raises:
+            AgentEnvError: the ``--agent-env`` file is gone, unusable, or now names other
+                variables than when the inputs were resolved.
+        """
+        spec = sandbox_spec_for(
             self.resources,
             self.agent_settings.network,
             run_id=self.run_id,
             image=self.image,
             gpus=self.gpus,
         )
+        if self.env_file is None:
+            return spec
+        env = load_agent_env(self.env_file)
+        if env.names != self.env_names:
+            raise AgentEnvError(
+                f"--agent-env {self.env_file}: names changed since the run was planned "
+                f"({', '.join(self.env_names)} then, {', '.join(env.names)} now)"
+            )
+        return spec.model_copy(update={"env": env.values})
 
 
 def _agent_files_sha256(paper: PaperBundle) -> str:
@@ -284,6 +329,7 @@ async def run_agent_in(
         options.limits,
         max_file_bytes=options.max_file_bytes,
         gpus=len(options.gpus),
+        agent_env=options.env_names,
         template=options.instructions_template,
         paper_dir=view.paper_dir,
         submission_dir=submission_dir,

@@ -175,6 +175,9 @@ class GradeMode(BaseModel):
     """What was graded and how: the rubric's reductions and what the judge read."""
 
     code_dev: bool
+    resources_provided: bool = Field(
+        default=False, description="Dataset and Model Acquisition leaves weighed 0"
+    )
     max_depth: int | None
     batch: int
     reproduction: str | None = None
@@ -261,7 +264,12 @@ def rule_summary(paper: PaperBundle, judge: JudgeChoice, reason: str) -> ScoreSu
 
 
 def _plan(paper: PaperBundle, judge: JudgeChoice) -> PlanNode:
-    plan = build_plan(paper.rubric, code_dev=judge.code_dev, max_depth=judge.max_depth)
+    plan = build_plan(
+        paper.rubric,
+        code_dev=judge.code_dev,
+        max_depth=judge.max_depth,
+        resources_given=judge.resources_provided,
+    )
     if plan is None:
         raise InputError(
             f"{paper.rubric_path}: no Code Development leaves to grade in Code-Dev mode"
@@ -390,6 +398,7 @@ async def grade(
         ),
         mode=GradeMode(
             code_dev=options.code_dev,
+            resources_provided=options.resources_provided,
             max_depth=options.max_depth,
             batch=options.batch,
             reproduction=str(inputs.reproduction_dir) if inputs.reproduction_dir else None,
