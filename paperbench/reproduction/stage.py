@@ -22,8 +22,8 @@ Guarantees:
   failed quickly: when the graded attempt failed within :data:`SALVAGE_THRESHOLD_SECONDS` (and
   the time limit is longer than that, as PaperBench requires), the script runs again in fresh
   sandboxes under PaperBench's environment variants in its order — ``python3`` as Python 3.11,
-  a fresh ``venv``, both — after removing the submission's own ``venv``/``.venv``, until one
-  succeeds or runs past the threshold. Each attempt records its ``variant``, and the record says
+  a fresh ``venv``, both — after removing the submission's own ``venv``/``.venv`` (the venv a
+  variant makes is removed again after the run), until one succeeds or runs past the threshold. Each attempt records its ``variant``, and the record says
   whether the graded one was salvaged. Unlike PaperBench, a quick success is never re-run.
 - A submission that cannot run — no files, no ``reproduce.sh``, a script bash cannot parse, an
   archive that tries to escape its folder — is recorded as such, never raised.
@@ -261,7 +261,14 @@ class _Runner:
         started = datetime.now(UTC)
         command = "exec bash -o pipefail reproduce.sh 2>&1"
         if variant is not None:
-            command = f"{{ rm -rf venv .venv && {variant[1]}; }} 2>&1 && {command}"
+            # The venv a variant makes is the harness's, not the submission's: it is removed
+            # after the run (its links point outside the submission, which would make the
+            # executed submission unkeepable).
+            command = (
+                f"{{ rm -rf venv .venv && {variant[1]}; }} 2>&1 && "
+                "{ bash -o pipefail reproduce.sh 2>&1; status=$?; "
+                f"{'rm -rf venv; ' if 'venv' in variant[0] else ''}exit $status; }}"
+            )
         log_name = f"reproduce.attempt-{number}.log"
         try:
             async with self.factory(self.spec) as sandbox:
