@@ -16,16 +16,27 @@ Guarantees:
   harness's key learns to give the agent its own;
 * names the sandbox relies on (``PATH``, ``HOME``, ``PAPERBENCH_*``) are refused.
 
-What the agent does with a value (print it, write it into its submission) is the agent's
-output: the secrets registry (``paperbench.secrets``) redacts registered values in what the
-harness writes; :func:`load_agent_env` is where each value is registered with it.
+What the agent does with a value is the agent's output, and the agent is not trusted with it:
+when the stage ends, :func:`scrub_files` replaces every value (as written and JSON-escaped) in
+the submission's archives — the final one and every snapshot, member names included — in their
+manifests and in the transcript, before the reproduction or the judge can read them; the
+stage's record lists what was changed (a manifest keeps the sizes and hashes of the files as
+they were captured). (The secrets registry, ``paperbench.secrets``, redacts
+registered values in whatever else the harness writes; :func:`load_agent_env` is where each
+value is to be registered with it.)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -94,3 +105,93 @@ def load_agent_env(path: Path) -> AgentEnv:
     # (paperbench.secrets.register(value, f"agent-env {name}")) so that every file the
     # harness writes redacts it.
     return AgentEnv(path=path, values=values)
+
+
+def _forms(env: AgentEnv) -> list[tuple[bytes, bytes]]:
+    """Each value as it may appear (raw, JSON-escaped) and what replaces it, longest first."""
+    pairs: dict[bytes, bytes] = {}
+    for name, value in env.values.items():
+        mark = f"[redacted:{name}]".encode()
+        for form in (value, json.dumps(value)[1:-1]):
+            pairs.setdefault(form.encode("utf-8"), mark)
+    return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
+
+
+def _scrub(data: bytes, forms: list[tuple[bytes, bytes]]) -> bytes:
+    for value, mark in forms:
+        data = data.replace(value, mark)
+    return data
+
+
+def scrub_archive(archive: Path, env: AgentEnv) -> list[str]:
+    """Rewrite the tar ``archive`` with every value of ``env`` replaced in member names and file
+    contents; returns the names (after scrubbing) of the members changed. An archive without
+    any value is left as it is.
+
+    Raises:
+        tarfile.TarError, OSError: the archive is unreadable.
+    """
+    forms = _forms(env)
+    changed: list[str] = []
+    with tarfile.open(archive) as source:
+        members = source.getmembers()
+        contents: list[tuple[tarfile.TarInfo, bytes | None]] = []
+        for member in members:
+            data = None
+            if member.isfile():
+                stream = source.extractfile(member)
+                data = stream.read() if stream is not None else b""
+            clean = _scrub(data, forms) if data is not None else None
+            name = _scrub(member.name.encode("utf-8", "surrogateescape"), forms).decode(
+                "utf-8", "surrogateescape"
+            )
+            link = _scrub(member.linkname.encode("utf-8", "surrogateescape"), forms).decode(
+                "utf-8", "surrogateescape"
+            )
+            if clean != data or name != member.name or link != member.linkname:
+                changed.append(name)
+            copy = member.replace(name=name, linkname=link, deep=False)
+            if clean is not None:
+                copy.size = len(clean)
+            contents.append((copy, clean))
+    if not changed:
+        return []
+    with tempfile.NamedTemporaryFile(dir=archive.parent, delete=False) as handle:
+        scratch = Path(handle.name)
+    try:
+        with tarfile.open(scratch, "w", format=tarfile.PAX_FORMAT) as target:
+            for member, data in contents:
+                target.addfile(member, BytesIO(data) if data is not None else None)
+        scratch.replace(archive)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return changed
+
+
+def scrub_text_file(path: Path, env: AgentEnv) -> bool:
+    """Replace every value of ``env`` in the file at ``path``; returns whether it changed."""
+    if not path.is_file():
+        return False
+    data = path.read_bytes()
+    clean = _scrub(data, _forms(env))
+    if clean == data:
+        return False
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+        handle.write(clean)
+    shutil.move(handle.name, path)
+    return True
+
+
+def scrub_files(
+    env: AgentEnv, root: Path, archives: Iterable[Path], texts: Iterable[Path]
+) -> list[str]:
+    """Scrub the stage's archives and text files under ``root`` (see the module docstring);
+    returns what was changed, as ``FILE`` or ``ARCHIVE: MEMBER`` relative to ``root``, never a
+    value."""
+    changed: list[str] = []
+    for archive in archives:
+        if archive.is_file():
+            where = archive.relative_to(root).as_posix()
+            changed += [f"{where}: {member}" for member in scrub_archive(archive, env)]
+    changed += [p.relative_to(root).as_posix() for p in texts if scrub_text_file(p, env)]
+    return changed

@@ -15,7 +15,8 @@ image id and snapshot settings — and :class:`AgentStageResult` (``agent.json``
 4. capture the final submission (``submission.tar``, ``manifest.json``), which is also the last
    snapshot: the capture is the end of this stage, not a stage of its own;
 5. run the blacklist monitor on the transcript (``monitor.json``); any violation marks the
-   stage ``disqualified``;
+   stage ``disqualified``; with ``--agent-env``, replace its values wherever the agent put them
+   in the archives and the transcript (:mod:`paperbench.agents.agent_env`);
 6. write the whole record as ``agent.json``.
 
 Everything is written inside ``out_dir``; paths in the record are relative to it.
@@ -34,7 +35,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from paperbench import __version__
-from paperbench.agents.agent_env import AgentEnvError, load_agent_env
+from paperbench.agents.agent_env import AgentEnvError, load_agent_env, scrub_files
 from paperbench.agents.capture import ARCHIVE_NAME, MANIFEST_NAME, MiB
 from paperbench.agents.clock import RunClock
 from paperbench.agents.monitor import MONITOR_FILE, MonitorReport, monitor_transcript
@@ -245,6 +246,10 @@ class AgentStageResult(StageResult):
     excluded_files: int = 0
     monitor: MonitorReport
     disqualified: bool
+    agent_env_scrubbed: list[str] = Field(
+        default_factory=list,
+        description="files (and archive members) in which --agent-env values were replaced",
+    )
 
     def failures(self) -> list[Failure]:
         """``disqualified`` (a blacklisted access), ``infrastructure_error`` (the sandbox died
@@ -382,6 +387,12 @@ async def run_agent_in(
         transcript.close()
     report = monitor_transcript(transcript.path, list(view.blacklist))
     (out_dir / MONITOR_FILE).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    scrubbed: list[str] = []
+    if options.env_file is not None:
+        taken = snapshots.snapshots
+        archives = [out_dir / s.archive for s in taken if s.archive is not None]
+        texts = [transcript.path, *(out_dir / s.manifest for s in taken if s.manifest)]
+        scrubbed = scrub_files(load_agent_env(options.env_file), out_dir, archives, texts)
     stage = AgentStageResult(
         paper_id=paper.id,
         agent=result.model_copy(
@@ -394,6 +405,7 @@ async def run_agent_in(
         excluded_files=excluded,
         monitor=report,
         disqualified=report.disqualified,
+        agent_env_scrubbed=scrubbed,
     )
     stage.save(out_dir)
     return stage

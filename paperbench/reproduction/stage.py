@@ -23,8 +23,9 @@ Guarantees:
   the time limit is longer than that, as PaperBench requires), the script runs again in fresh
   sandboxes under PaperBench's environment variants in its order — ``python3`` as Python 3.11,
   a fresh ``venv``, both — after removing the submission's own ``venv``/``.venv`` (the venv a
-  variant makes is removed again after the run), until one succeeds or runs past the threshold. Each attempt records its ``variant``, and the record says
-  whether the graded one was salvaged. Unlike PaperBench, a quick success is never re-run.
+  variant makes is removed again after the run), until one succeeds or runs past the
+  threshold. Each attempt records its ``variant``, and the record says whether the graded one
+  was salvaged. Unlike PaperBench, a quick success is never re-run.
 - A submission that cannot run — no files, no ``reproduce.sh``, a script bash cannot parse, an
   archive that tries to escape its folder — is recorded as such, never raised.
 - Files over the per-file size limit are left out of the executed submission's archive and

@@ -119,3 +119,23 @@ def finished_agent_stage(
     paths.mark("agent", "running", fingerprint=inputs.fingerprint())
     paths.mark("agent", "done", fingerprint=inputs.fingerprint())
     return paths
+
+
+@dataclass
+class LeakingAgent:
+    """An agent that puts ``HF_TOKEN``'s value wherever it can: its transcript, a file of its
+    submission, a file name, and a reproduce.sh that prints the file."""
+
+    name: str = "leaker"
+
+    async def run(self, context: AgentContext) -> AgentResult:
+        token = await context.sandbox.exec(["printenv", "HF_TOKEN"])
+        value = token.stdout.strip()
+        context.transcript.write("note", text=f"my token is {value}")
+        folder = context.submission_dir
+        await context.sandbox.write_file(f"{folder}/token.txt", f"token={value}\n")
+        await context.sandbox.write_file(f"{folder}/{value}.txt", "named after it\n")
+        await context.sandbox.write_file(
+            f"{folder}/reproduce.sh", "mkdir -p results\ncat token.txt | tee results/out.txt\n"
+        )
+        return _result(self.name)
