@@ -28,19 +28,19 @@ def fake_nvidia_smi(folder: Path) -> str:
     return f"{folder}{os.pathsep}{os.environ['PATH']}"
 
 
-def test_a_dry_run_of_paperbench_s_conditions_shows_every_run_and_starts_nothing(
+def test_a_dry_run_of_paperbench_s_conditions_from_a_config_file_shows_every_run_and_starts_nothing(
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
     project = paperbench_checkout(tmp_path / "checkout")
     assert paperbench("papers", "import", str(project), home=home).returncode == 0
     runs = tmp_path / "runs"
+    config = tmp_path / "paperbench.toml"
+    config.write_text('[run]\nsplit = "all"\npreset = "paperbench"\n')
     done = paperbench(
         "run",
-        "--split",
-        "all",
-        "--preset",
-        "paperbench",
+        "--config",
+        str(config),
         "--agent",
         "basic",
         "--seeds",
