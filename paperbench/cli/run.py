@@ -113,7 +113,7 @@ def dry_run(settings: RunSettings) -> None:
     def no_sandbox(spec: object) -> NoReturn:
         raise AssertionError("a dry run starts no sandbox")
 
-    Orchestrator(settings, papers, no_sandbox).preflight()
+    Orchestrator(settings, papers, no_sandbox, gpus=conditions.devices()).preflight()
     print_plan(console, plan_runs(settings, papers, conditions))
 
 

@@ -119,6 +119,10 @@ class RunConditions(BaseModel):
         lines += [f"  note: {note}" for note in self.notes]
         return lines
 
+    def devices(self) -> dict[str, tuple[str, ...]]:
+        """The host GPU devices each paper's containers get (the orchestrator's ``gpus``)."""
+        return {paper_id: record.gpu_devices for paper_id, record in self.papers.items()}
+
     def for_paper(self, paper_id: str) -> dict[str, Any]:
         """What a run's provenance records: the run's conditions and this paper's."""
         record = self.model_dump(mode="json", exclude={"papers"})
@@ -242,6 +246,11 @@ def paper_conditions(
     )
     run = settings.run
     devices, fallback = assign_gpus(paper.id, gpus, host, allow_cpu_fallback=run.allow_cpu_fallback)
+    if fallback is not None:
+        # what the containers really get: the request stays in the record, with why
+        effective = effective.model_copy(
+            update={"resources": effective.resources.model_copy(update={"gpus": GpuRequest()})}
+        )
     option_time = settings.agent.agent_time_limit
     option_repro = settings.reproduction.reproduction_timeout
     record = PaperConditions(

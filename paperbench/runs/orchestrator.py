@@ -183,8 +183,8 @@ class Orchestrator:
 
     def preflight(self) -> None:
         """Check what would fail every run, before any container starts: the runs folder, every
-        paper's rubric (as ``paperbench rubric validate`` does), the agent and its model's key,
-        the judge's name, context window and key.
+        paper's rubric (as ``paperbench rubric validate`` does), that a paper needing GPUs was
+        given devices, the agent and its model's key, the judge's name, context window and key.
 
         Raises:
             PaperbenchError: the first problem found, in one line naming the file or setting.
@@ -200,6 +200,14 @@ class Orchestrator:
                 raise RubricError(
                     f"paper {paper.id}: invalid rubric: {errors[0].describe()}{more}; "
                     f"`paperbench rubric validate {paper.rubric_path}` lists every problem"
+                )
+        for paper in self.papers:
+            needed = paper.config.resources.gpus.count
+            if needed > len(self.gpus.get(paper.id, ())):
+                raise PaperbenchError(
+                    f"paper {paper.id} needs {paper.config.resources.gpus.describe()} but the run "
+                    "was given no device for it: resolve the run's conditions first "
+                    "(paperbench.runs.pipeline.plan_run)"
                 )
         spec = load_agent_spec(self.settings.agent.agent)
         if self.agent_factory is None:

@@ -107,10 +107,7 @@ def docker_orchestrator(
         cleanup,
         images=images,
         on_change=on_change,
-        gpus={
-            paper_id: record.gpu_devices
-            for paper_id, record in (conditions.papers if conditions else {}).items()
-        },
+        gpus=conditions.devices() if conditions else {},
     )
     orchestrator.preflight()
     client = shared_client()

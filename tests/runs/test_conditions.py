@@ -11,6 +11,7 @@ import pytest
 
 from paperbench.agents.options import AgentOptions
 from paperbench.agents.stage import AgentInputs
+from paperbench.errors import PaperbenchError
 from paperbench.papers import PaperBundle, load_bundle
 from paperbench.reproduction import ReproductionInputs, ReproductionOptions
 from paperbench.runs import provenance
@@ -125,6 +126,7 @@ def test_cpu_fallback_runs_without_a_gpu_and_records_why(tmp_path: Path) -> None
     record = conditions.papers[paper.id]
     assert record.gpu_devices == () and record.device_request == []
     assert record.gpu_fallback is not None and "needs 1 GPU" in record.gpu_fallback
+    assert record.gpus.count == 1 and paper.config.resources.gpus.count == 0
     assert any("runs without a GPU" in note for note in conditions.notes)
 
 
@@ -199,3 +201,12 @@ def test_the_orchestrator_gives_each_paper_s_containers_its_devices(
     assert "1 GPU(s)" in instructions
     inputs = json.loads(next(tmp_path.rglob("agent/inputs.json")).read_text())
     assert inputs["gpus"] == ["3"]
+
+
+def test_a_run_not_given_the_devices_a_paper_needs_is_refused_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    bundle = imported(tmp_path, "resources:\n  gpus: 1\n")
+    orchestrator = Orchestrator(settings(tmp_path), [bundle], local)
+    with pytest.raises(PaperbenchError, match=r"paper semantic-self-consistency needs 1 GPU but"):
+        orchestrator.preflight()
