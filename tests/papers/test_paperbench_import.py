@@ -4,6 +4,7 @@ rubrics unchanged, and a config.yaml that leaves the run conditions to the run."
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from paperbench.errors import PaperError
 from paperbench.papers import PaperRegistry, load_bundle
 from paperbench.rubric import load_rubric
 from paperbench.runs.pipeline import resolve_papers
+from paperbench.runs.record import RunRecord
 from paperbench.runs.settings import RunOptions
 from paperbench.splits import find_split, paper_selection
 from tests.support.cli import paperbench
@@ -111,3 +113,25 @@ def test_naming_no_paper_at_all_is_one_clear_error(tmp_path: Path) -> None:
     done = paperbench("run", "--agent", "reference", home=tmp_path / "home")
     assert done.returncode == 2
     assert "no papers: give --papers A,B or --split NAME" in done.stderr
+
+
+def test_the_leaderboard_takes_a_split_s_papers(home: Path, tmp_path: Path) -> None:
+    debug = (home / "papers" / "_splits" / "debug.txt").read_text().split()
+    for paper in [*debug, "spiral-optimizers"]:
+        RunRecord(
+            run_id=paper,
+            agent="basic",
+            judge="openai/o3-mini",
+            paper_id=paper,
+            seed=0,
+            finished_at=datetime.now(UTC),
+            score=0.5,
+            score_if_invalid_passed=0.5,
+            graded=True,
+        ).save(tmp_path / "runs" / paper)
+    out = tmp_path / "board.json"
+    done = paperbench(
+        "leaderboard", str(tmp_path / "runs"), "--split", "debug", "--out", str(out), home=home
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["papers"] == debug

@@ -12,6 +12,7 @@ import pytest
 from paperbench.agents.options import AgentOptions
 from paperbench.agents.stage import AgentInputs
 from paperbench.errors import PaperbenchError
+from paperbench.paper_import import import_paper
 from paperbench.papers import PaperBundle, load_bundle
 from paperbench.reproduction import ReproductionInputs, ReproductionOptions
 from paperbench.runs import provenance
@@ -32,8 +33,6 @@ NO_GPU = HostGpus((), "no NVIDIA GPU found (nvidia-smi is not on PATH)")
 
 def imported(tmp_path: Path, config: str | None = None) -> PaperBundle:
     """PaperBench's semantic-self-consistency as `papers import` leaves it (config optional)."""
-    from paperbench.paper_import import import_paper
-
     project = paperbench_checkout(tmp_path / "pb", papers=("semantic-self-consistency",))
     source = project / "data" / "papers" / "semantic-self-consistency"
     import_paper(source, tmp_path / "papers")
