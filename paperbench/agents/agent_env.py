@@ -123,45 +123,53 @@ def _scrub(data: bytes, forms: list[tuple[bytes, bytes]]) -> bytes:
     return data
 
 
+def _scrubbed_member(
+    source: tarfile.TarFile, member: tarfile.TarInfo, forms: list[tuple[bytes, bytes]]
+) -> tuple[tarfile.TarInfo, bytes | None, bool]:
+    """The member with every value replaced in its name, link and content, and whether any
+    was. One member is read at a time (the capture bounds each file's size)."""
+    data = None
+    if member.isfile():
+        stream = source.extractfile(member)
+        data = stream.read() if stream is not None else b""
+    clean = _scrub(data, forms) if data is not None else None
+    name, link = (
+        _scrub(text.encode("utf-8", "surrogateescape"), forms).decode("utf-8", "surrogateescape")
+        for text in (member.name, member.linkname)
+    )
+    changed = clean != data or name != member.name or link != member.linkname
+    copy = member.replace(name=name, linkname=link, deep=False)
+    if clean is not None:
+        copy.size = len(clean)
+    return copy, clean, changed
+
+
 def scrub_archive(archive: Path, env: AgentEnv) -> list[str]:
     """Rewrite the tar ``archive`` with every value of ``env`` replaced in member names and file
     contents; returns the names (after scrubbing) of the members changed. An archive without
-    any value is left as it is.
+    any value is left as it is. Memory holds one member at a time.
 
     Raises:
         tarfile.TarError, OSError: the archive is unreadable.
     """
     forms = _forms(env)
-    changed: list[str] = []
     with tarfile.open(archive) as source:
-        members = source.getmembers()
-        contents: list[tuple[tarfile.TarInfo, bytes | None]] = []
-        for member in members:
-            data = None
-            if member.isfile():
-                stream = source.extractfile(member)
-                data = stream.read() if stream is not None else b""
-            clean = _scrub(data, forms) if data is not None else None
-            name = _scrub(member.name.encode("utf-8", "surrogateescape"), forms).decode(
-                "utf-8", "surrogateescape"
-            )
-            link = _scrub(member.linkname.encode("utf-8", "surrogateescape"), forms).decode(
-                "utf-8", "surrogateescape"
-            )
-            if clean != data or name != member.name or link != member.linkname:
-                changed.append(name)
-            copy = member.replace(name=name, linkname=link, deep=False)
-            if clean is not None:
-                copy.size = len(clean)
-            contents.append((copy, clean))
-    if not changed:
+        found = any(_scrubbed_member(source, member, forms)[2] for member in source)
+    if not found:
         return []
+    changed: list[str] = []
     with tempfile.NamedTemporaryFile(dir=archive.parent, delete=False) as handle:
         scratch = Path(handle.name)
     try:
-        with tarfile.open(scratch, "w", format=tarfile.PAX_FORMAT) as target:
-            for member, data in contents:
-                target.addfile(member, BytesIO(data) if data is not None else None)
+        with (
+            tarfile.open(archive) as source,
+            tarfile.open(scratch, "w", format=tarfile.PAX_FORMAT) as target,
+        ):
+            for member in source:
+                copy, data, was_changed = _scrubbed_member(source, member, forms)
+                if was_changed:
+                    changed.append(copy.name)
+                target.addfile(copy, BytesIO(data) if data is not None else None)
         scratch.replace(archive)
     finally:
         scratch.unlink(missing_ok=True)

@@ -179,6 +179,22 @@ def assign_gpus(
     )
 
 
+def require_devices(papers: list[PaperBundle], gpus: dict[str, tuple[str, ...]]) -> None:
+    """Refuse to run a paper that needs GPUs without the devices for them (a run whose
+    conditions were not resolved would otherwise run it on the CPU without a word).
+
+    Raises:
+        GpuShortageError: the first such paper, named.
+    """
+    for paper in papers:
+        request = paper.config.resources.gpus
+        if request.count > len(gpus.get(paper.id, ())):
+            raise GpuShortageError(
+                f"paper {paper.id} needs {request.describe()} but the run was given no device "
+                "for it: resolve the run's conditions first (paperbench.runs.pipeline.plan_run)"
+            )
+
+
 def device_request(devices: tuple[str, ...]) -> list[dict[str, Any]]:
     """The device request Docker is sent for ``devices``, as the sandbox builds it."""
     if not devices:

@@ -52,6 +52,7 @@ from paperbench.llm.retry import RetryPolicy
 from paperbench.papers import PaperBundle
 from paperbench.reproduction import ReproductionInputs, ReproductionResult, reproduce
 from paperbench.rubric import validate_file
+from paperbench.runs.conditions import require_devices
 from paperbench.runs.layout import STAGES, RunPaths, Stage, slug
 from paperbench.runs.record import CategoryResult, RunRecord, TimePoint
 from paperbench.runs.settings import RunSettings
@@ -201,14 +202,7 @@ class Orchestrator:
                     f"paper {paper.id}: invalid rubric: {errors[0].describe()}{more}; "
                     f"`paperbench rubric validate {paper.rubric_path}` lists every problem"
                 )
-        for paper in self.papers:
-            needed = paper.config.resources.gpus.count
-            if needed > len(self.gpus.get(paper.id, ())):
-                raise PaperbenchError(
-                    f"paper {paper.id} needs {paper.config.resources.gpus.describe()} but the run "
-                    "was given no device for it: resolve the run's conditions first "
-                    "(paperbench.runs.pipeline.plan_run)"
-                )
+        require_devices(self.papers, self.gpus)
         spec = load_agent_spec(self.settings.agent.agent)
         if self.agent_factory is None:
             for paper in self.papers:
