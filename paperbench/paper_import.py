@@ -3,11 +3,19 @@
 PaperBench keeps ``data/papers/<id>/`` with ``config.yaml`` (id, title), the paper texts, the
 rubric and assets. Many of those files are Git LFS objects, so a clone made without ``git lfs``
 holds small pointer files in their place; we never copy a pointer as if it were the paper, and
-say so in the report. Our own settings (network policy, time limits, resources) get defaults.
+say so in the report. The rubric is copied byte for byte.
+
+PaperBench sets its run conditions (internet, a GPU, long time limits) for the whole run, not
+per paper, so the ``config.yaml`` we write holds only the paper's id and title and a comment:
+the conditions come from ``paperbench run --preset paperbench`` (or our defaults without it),
+and a value written into this file overrides them for this paper alone
+(:mod:`paperbench.runs.conditions`). PaperBench's split files (``experiments/splits``) are
+brought along by the command (:mod:`paperbench.splits`).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +35,22 @@ BUNDLE_FILES = (
     "rubric.json",
 )
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+CONFIG_COMMENT = """\
+# Imported from PaperBench. PaperBench sets its run conditions for the whole run, not per paper:
+# `paperbench run --preset paperbench` gives every paper internet access (blacklist enforced),
+# an NVIDIA GPU in the agent and reproduction containers and PaperBench's time limits; without
+# the preset, paperbench's defaults apply. A value written below overrides both for this paper
+# only, e.g.
+#   agent: {network: bridge, time_limit_seconds: 43200}
+#   reproduction: {network: bridge, time_limit_seconds: 86400}
+#   resources: {cpus: 8, memory_mb: 32768, gpus: 1}
+"""
+#: What the import tells the user about the config.yaml it wrote.
+CONFIG_SET = (
+    "id and title from PaperBench; no run conditions (PaperBench sets them for the whole run: "
+    "use `paperbench run --preset paperbench`); write one here to override it for this paper"
+)
 
 
 @dataclass
@@ -46,12 +70,17 @@ def is_lfs_pointer(path: Path) -> bool:
 
 
 def find_paper_folders(source: Path) -> list[Path]:
-    """Accept one paper folder, a ``papers/`` folder, or PaperBench's ``data/`` folder."""
+    """Accept one paper folder, a ``papers/`` folder, PaperBench's ``data/`` folder, or its
+    project folder (``project/paperbench``, holding ``data/papers``)."""
     if not source.is_dir():
         raise PaperError(f"{source}: no such folder")
     if (source / "config.yaml").is_file():
         return [source]
-    base = source / "papers" if (source / "papers").is_dir() else source
+    base = source
+    for inner in ("data/papers", "papers"):
+        if (source / inner).is_dir():
+            base = source / inner
+            break
     found = sorted(child for child in base.iterdir() if (child / "config.yaml").is_file())
     if not found:
         raise PaperError(
@@ -71,7 +100,11 @@ def import_paper(source: Path, destination_root: Path, *, overwrite: bool = Fals
         raw = yaml.safe_load((source / "config.yaml").read_text(encoding="utf-8")) or {}
     except yaml.YAMLError:
         raise PaperError(f"{source / 'config.yaml'}: not valid YAML") from None
-    paper_id = str(raw.get("id") or source.name)
+    declared = str(raw.get("id") or source.name)
+    # PaperBench addresses a paper by its folder (its registry and its split files do), and a
+    # few config.yaml files declare another id (stochastic-interpolants says
+    # stochastic-interpolant): the folder name is the id, so --split finds the paper.
+    paper_id = source.name if _ID.fullmatch(source.name) else declared
     title = str(raw.get("title") or paper_id)
     destination = destination_root / paper_id
     if destination.exists():
@@ -80,10 +113,17 @@ def import_paper(source: Path, destination_root: Path, *, overwrite: bool = Fals
         shutil.rmtree(destination)
     destination.mkdir(parents=True)
     report = ImportReport(paper_id=paper_id, destination=destination)
+    if declared != paper_id:
+        report.not_brought["config.yaml (id)"] = (
+            f"declares id {declared!r}; imported as {paper_id!r}, its folder's name, by which "
+            "PaperBench and its splits address it"
+        )
 
     config = PaperConfig(id=paper_id, title=title)
     (destination / "config.yaml").write_text(
-        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+        CONFIG_COMMENT
+        + yaml.safe_dump(config.model_dump(mode="json", include={"id", "title"}), sort_keys=False),
+        encoding="utf-8",
     )
     for name in BUNDLE_FILES:
         path = source / name

@@ -24,13 +24,14 @@ bundle found earlier shadows a later one with the same id.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from paperbench.errors import PaperError
 from paperbench.resources import resource_dir
@@ -60,13 +61,58 @@ class ReproductionSettings(_Strict):
     time_limit_seconds: int = Field(default=3600, gt=0)
 
 
+class GpuRequest(_Strict):
+    """The GPUs a paper's containers need: a count, optionally which host devices (index or
+    UUID, as ``nvidia-smi`` lists them) or a kind (a part of the device's name, such as
+    ``A10``). In ``config.yaml`` a plain number is a count: ``gpus: 1``, or
+    ``gpus: {count: 1, kind: A10}``, or ``gpus: {device_ids: ["0", "1"]}``."""
+
+    count: int = Field(default=0, ge=0)
+    device_ids: tuple[str, ...] = ()
+    kind: str | None = Field(default=None, min_length=1)
+
+    @field_validator("device_ids")
+    @classmethod
+    def _device_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for device in value:
+            if not re.fullmatch(r"[0-9]+|GPU-[0-9a-fA-F-]+|MIG-[0-9a-fA-F-]+", device):
+                raise ValueError(f"{device!r} is not a GPU index or UUID")
+        return value
+
+    @model_validator(mode="after")
+    def _count_matches_ids(self) -> Self:
+        if self.device_ids and self.count not in (0, len(self.device_ids)):
+            raise ValueError(f"count {self.count} but {len(self.device_ids)} device_ids")
+        if self.device_ids and not self.count:
+            object.__setattr__(self, "count", len(self.device_ids))
+        return self
+
+    def describe(self) -> str:
+        if not self.count:
+            return "no GPU"
+        what = f"{self.count} GPU{'s' if self.count > 1 else ''}"
+        if self.kind:
+            what += f" ({self.kind})"
+        if self.device_ids:
+            what += f" (devices {', '.join(self.device_ids)})"
+        return what
+
+
 class Resources(_Strict):
     cpus: float = Field(default=2, gt=0)
     memory_mb: int = Field(default=4096, gt=0)
-    gpus: int = Field(default=0, ge=0)
+    gpus: GpuRequest = GpuRequest()
     disk_mb: int = Field(
         default=10240, ge=64, description="disk each sandbox may fill: work folder and root"
     )
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _count_alone(cls, value: Any) -> Any:
+        """``gpus: 2`` is ``gpus: {count: 2}``."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"count": value}
+        return value
 
 
 class PaperConfig(_Strict):

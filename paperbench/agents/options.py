@@ -54,3 +54,9 @@ class AgentOptions(BaseModel):
     egress_ca: Path | None = opt(
         None, "PEM file of CAs the filtered proxy trusts for upstream TLS (besides the public)."
     )
+    agent_env: Path | None = opt(
+        None,
+        "Dotenv file of variables for the agent's own code (e.g. HF_TOKEN), set in its "
+        "container only: never in the reproduction's or the judge's, recorded by name only.",
+        fingerprint=False,
+    )

@@ -10,9 +10,11 @@ elsewhere on the host (the upload refuses links that point outside ``/home/paper
 The sandbox gets the paper's network policy and resources and an empty environment: nothing of
 the host's environment, API keys included, is passed in.
 
-The instructions are ``agents/instructions.md``, a :class:`string.Template` filled with the
-paper's title and files, the time limit, the hardware, both network policies, the
-reproduction's time limit, the size limit of submitted files and the blacklist rule.
+The instructions are ``agents/instructions.md`` (``agents/instructions_code_dev.md`` for
+PaperBench's Code-Dev variant, where nothing is run), a :class:`string.Template` filled with the
+paper's title and files, the time limit, the hardware, both network policies, the names of the
+``--agent-env`` variables, the reproduction's time limit, the size limit of submitted files and
+the blacklist rule.
 """
 
 from __future__ import annotations
@@ -143,13 +145,15 @@ def render_instructions(
     *,
     max_file_bytes: int,
     gpus: int = 0,
+    agent_env: tuple[str, ...] = (),
     template: Path | None = None,
     paper_dir: str = PAPER_DIR,
     submission_dir: str = SUBMISSION_DIR,
     agent_network: str | None = None,
 ) -> str:
     """The task as the agent reads it (see the module docstring); ``gpus`` is the number of
-    GPUs the sandbox really has.
+    GPUs the sandbox really has, ``agent_env`` the names of the ``--agent-env`` variables set
+    in it.
 
     Raises:
         PaperError: the template names a placeholder that does not exist.
@@ -181,8 +185,19 @@ def render_instructions(
         )
     else:
         blacklist_rule = "- No websites or repositories are blacklisted for this paper."
+    if agent_env:
+        names = ", ".join(f"`{name}`" for name in agent_env)
+        env_text = (
+            f"{names} {'is' if len(agent_env) == 1 else 'are'} set in this container's "
+            "environment for your code to use (for example to download a gated model or "
+            "dataset, or to call an API). They are not set when reproduce.sh is run, and "
+            "must not be written into your submission."
+        )
+    else:
+        env_text = "no API keys or tokens are set for you."
     values = {
         "paper_title": paper.title,
+        "agent_env": env_text,
         "paper_dir": paper_dir,
         "paper_files": ", ".join(f"`{name}`" for name in view.files),
         "submission_dir": submission_dir,

@@ -18,7 +18,8 @@ image id and snapshot settings — and :class:`AgentStageResult` (``agent.json``
 4. capture the final submission (``submission.tar``, ``manifest.json``), which is also the last
    snapshot: the capture is the end of this stage, not a stage of its own;
 5. run the blacklist monitor on the transcript (``monitor.json``); any violation marks the
-   stage ``disqualified``;
+   stage ``disqualified``; with ``--agent-env``, replace its values wherever the agent put them
+   in the archives and the transcript (:mod:`paperbench.agents.agent_env`);
 6. write the proxy's fetch log (``egress.jsonl``, ``filtered`` only) and the whole record as
    ``agent.json``.
 
@@ -27,6 +28,7 @@ Everything is written inside ``out_dir``; paths in the record are relative to it
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import traceback
@@ -38,6 +40,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from paperbench import __version__
+from paperbench.agents.agent_env import AgentEnvError, load_agent_env, scrub_files
 from paperbench.agents.capture import ARCHIVE_NAME, MANIFEST_NAME, MiB
 from paperbench.agents.clock import RunClock
 from paperbench.agents.definitions import ensure_image, resolve_image
@@ -67,6 +70,7 @@ from paperbench.papers import (
     AgentNetworkPolicy,
     AgentSettings,
     PaperBundle,
+    ReproductionSettings,
     Resources,
     load_bundle,
 )
@@ -90,6 +94,12 @@ def default_instructions_template() -> Path:
     return resource_dir("agents") / "instructions.md"
 
 
+def code_dev_instructions_template() -> Path:
+    """The task as PaperBench's Code-Dev variant sets it: write the code, which is graded
+    without being run (no reproduction stage)."""
+    return resource_dir("agents") / "instructions_code_dev.md"
+
+
 class AgentInputs(StageInputs):
     """Everything the agent stage's result depends on, resolved (see :meth:`resolve`).
 
@@ -104,6 +114,11 @@ class AgentInputs(StageInputs):
     paper_title: str
     agent_settings: AgentSettings = Field(description="the paper's network and time limit")
     resources: Resources
+    reproduction_guidance: ReproductionSettings | None = Field(
+        default=None,
+        description="the reproduction's limits as the instructions state them (not hashed)",
+        json_schema_extra={"fingerprint": False},
+    )
     paper_files_sha256: str = Field(description="the files the agent is shown")
     network: AgentNetworkPolicy = Field("none", description="the policy this run uses")
     egress_allow: tuple[str, ...] = Field((), description="ranges the filtered proxy may reach")
@@ -118,6 +133,8 @@ class AgentInputs(StageInputs):
     image: str = AGENT_IMAGE
     image_id: str = ""
     gpus: tuple[str, ...] = ()
+    env_names: tuple[str, ...] = Field(default=(), description="--agent-env's variable names")
+    env_file: Path | None = located(None, help="the --agent-env file (values never recorded)")
     snapshot_interval_seconds: float | None = Field(default=None, gt=0)
     max_file_bytes: int = Field(default=100 * MiB, gt=0)
     max_total_bytes: int = Field(default=1024 * MiB, gt=0)
@@ -141,9 +158,11 @@ class AgentInputs(StageInputs):
 
         Raises:
             AgentSpecError: the agent spec cannot be found or read.
+            AgentEnvError: the ``--agent-env`` file cannot be used.
             PaperbenchError: a limit is invalid, or the replay script does not exist.
         """
         spec = load_agent_spec(options.agent)
+        env_names = load_agent_env(options.agent_env).names if options.agent_env else ()
         limits = limits_for(paper, spec, working_time_seconds=options.agent_time_limit)
         script = options.replay_script
         if script is not None and spec.kind != "replay":
@@ -171,6 +190,7 @@ class AgentInputs(StageInputs):
             paper_title=paper.title,
             agent_settings=paper.config.agent,
             resources=paper.config.resources,
+            reproduction_guidance=paper.config.reproduction,
             paper_files_sha256=_agent_files_sha256(paper),
             network=network,
             egress_allow=_cidrs(options.egress_allow),
@@ -185,6 +205,8 @@ class AgentInputs(StageInputs):
             image=image,
             image_id=image_id,
             gpus=gpus,
+            env_names=env_names,
+            env_file=options.agent_env,
             snapshot_interval_seconds=options.snapshot_interval,
             instructions_template=instructions_template,
             instructions_sha256=file_sha256(template),
@@ -192,18 +214,28 @@ class AgentInputs(StageInputs):
         )
 
     def paper(self) -> PaperBundle:
-        return load_bundle(self.paper_root)
+        """The bundle, with the settings these inputs were resolved under."""
+        bundle = load_bundle(self.paper_root)
+        settings: dict[str, object] = {"agent": self.agent_settings, "resources": self.resources}
+        if self.reproduction_guidance is not None:
+            settings["reproduction"] = self.reproduction_guidance
+        return dataclasses.replace(bundle, config=bundle.config.model_copy(update=settings))
 
     def sandbox_spec(
         self, network: str | None = None, env: dict[str, str] | None = None
     ) -> SandboxSpec:
         """The agent's sandbox: the paper's resources, the GPUs named in ``gpus`` (never
         "all"), and an environment with nothing but ``env`` (the proxy settings of a
-        ``filtered`` run); attached to ``network`` (the run's own, from
-        :func:`~paperbench.agents.environment.agent_environment`), by default Docker's
-        ``none`` or ``bridge`` as the policy says."""
+        ``filtered`` run) and the ``--agent-env`` variables; attached to ``network`` (the run's
+        own, from :func:`~paperbench.agents.environment.agent_environment`), by default
+        Docker's ``none`` or ``bridge`` as the policy says.
+
+        Raises:
+            AgentEnvError: the ``--agent-env`` file is gone, unusable, or now names other
+                variables than when the inputs were resolved.
+        """
         default = self.network if self.network in ("none", "bridge") else "none"
-        return sandbox_spec_for(
+        spec = sandbox_spec_for(
             self.resources,
             network or default,
             run_id=self.run_id,
@@ -211,6 +243,15 @@ class AgentInputs(StageInputs):
             gpus=self.gpus,
             env=env,
         )
+        if self.env_file is None:
+            return spec
+        agent_env = load_agent_env(self.env_file)
+        if agent_env.names != self.env_names:
+            raise AgentEnvError(
+                f"--agent-env {self.env_file}: names changed since the run was planned "
+                f"({', '.join(self.env_names)} then, {', '.join(agent_env.names)} now)"
+            )
+        return spec.model_copy(update={"env": {**spec.env, **agent_env.values}})
 
 
 def _cidrs(text: str | None) -> tuple[str, ...]:
@@ -264,6 +305,10 @@ class AgentStageResult(StageResult):
     monitor: MonitorReport
     disqualified: bool
     network: NetworkRecord | None = None
+    agent_env_scrubbed: list[str] = Field(
+        default_factory=list,
+        description="files (and archive members) in which --agent-env values were replaced",
+    )
 
     def failures(self) -> list[Failure]:
         """``disqualified`` (a blacklisted access), ``infrastructure_error`` (the sandbox died
@@ -371,6 +416,7 @@ async def run_agent_in(
         options.limits,
         max_file_bytes=options.max_file_bytes,
         gpus=len(options.gpus),
+        agent_env=options.env_names,
         template=options.instructions_template,
         paper_dir=view.paper_dir,
         submission_dir=submission_dir,
@@ -430,6 +476,12 @@ async def run_agent_in(
     (out_dir / MONITOR_FILE).write_text(
         redact_text(report.model_dump_json(indent=2)), encoding="utf-8"
     )
+    scrubbed: list[str] = []
+    if options.env_file is not None:
+        taken = snapshots.snapshots
+        archives = [out_dir / s.archive for s in taken if s.archive is not None]
+        texts = [transcript.path, *(out_dir / s.manifest for s in taken if s.manifest)]
+        scrubbed = scrub_files(load_agent_env(options.env_file), out_dir, archives, texts)
     stage = AgentStageResult(
         paper_id=paper.id,
         agent=result.model_copy(
@@ -443,6 +495,7 @@ async def run_agent_in(
         monitor=report,
         disqualified=report.disqualified,
         network=network,
+        agent_env_scrubbed=scrubbed,
     )
     stage.save(out_dir)
     return stage

@@ -1,14 +1,18 @@
 """`paperbench grade`: score a submission (and its reproduction) against a paper's rubric.
 
-It takes the judge options ``run`` and ``demo`` take, under the same names. Exit status: 0
-when every item was graded; 1 when some items are invalid (the judge failed on them after its
-retries — the tree and summary are still written, and re-running the same command retries only
-those, the rest coming from the cache); 2 for a user error, including a judge that cannot be
-used at all (a refused connection, key or model name), which stops at once.
+It takes the judge options ``run`` and ``demo`` take, under the same names. With
+``--submissions DIR`` it grades many existing submissions — run directories of ours, or
+PaperBench's ``PAPER-ID/SUBMISSION/`` folders — with one shared reply cache and one summary
+(:mod:`paperbench.runs.batch_grade`). Exit status: 0 when every item was graded; 1 when
+some items are invalid (the judge failed on them after its retries — the tree and summary are
+still written, and re-running the same command retries only those, the rest coming from the
+cache) or a submission of a batch could not be graded; 2 for a user error, including a judge
+that cannot be used at all (a refused connection, key or model name), which stops at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -19,10 +23,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from paperbench.cli.options import from_models, registry
+from paperbench.errors import PaperbenchError
 from paperbench.grading import GradeInputs, GradeResult, grade_sync
 from paperbench.grading.options import JudgeOptions
 from paperbench.options import opt
+from paperbench.runs.batch_grade import find_submissions, grade_submissions
+from paperbench.runs.leaderboard import Estimate
 from paperbench.secrets_options import SecretsOptions
+from paperbench.splits import SplitName, paper_selection
 
 console = Console(highlight=False)
 
@@ -32,8 +40,16 @@ class GradeCommandOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    paper: str = opt(..., "Paper id or bundle folder.")
+    paper: str | None = opt(None, "Paper id or bundle folder (not with --submissions).")
     submission: Path | None = opt(None, "Submission folder (graded without a reproduction).")
+    submissions: Path | None = opt(
+        None,
+        "Grade every submission under this folder: run directories, or PaperBench's "
+        "PAPER-ID/SUBMISSION/ folders (papers x seeds), with one cache and one summary.",
+    )
+    split: SplitName | None = opt(
+        None, "With --submissions: the PaperBench split a seed must cover (missing ones are 0)."
+    )
     reproduction: Path | None = opt(
         None, "Reproduction directory, as `paperbench reproduce` writes it."
     )
@@ -82,12 +98,74 @@ def _print(result: GradeResult) -> None:
     console.print(f"graded tree and records in {escape(result.out_dir)}")
 
 
+def _grade_many(options: GradeCommandOptions, judge: JudgeOptions, root: Path) -> None:
+    papers = registry(options.papers_dir)
+    layout, found = find_submissions(root)
+    split = paper_selection([], options.split, papers)[0] if options.split else None
+    out = options.out or Path("grades") / f"submissions-{time.strftime('%Y%m%d-%H%M%S')}"
+    console.print(f"{len(found)} submissions ({layout} layout) under {escape(str(root))}")
+    summary = asyncio.run(
+        grade_submissions(
+            found,
+            papers,
+            judge,
+            out,
+            papers=split,
+            layout=layout,
+            say=lambda text: console.print(escape(text)),
+        )
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(summary.model_dump_json(indent=2), encoding="utf-8")
+    table = Table("submissions", "score", "seeds", *summary.papers, title="Grades")
+    for entry in summary.summaries:
+        table.add_row(
+            escape(entry.label),
+            _estimate(entry.score),
+            str(entry.seeds),
+            *(_estimate(entry.per_paper[paper]) for paper in summary.papers),
+        )
+    console.print(table)
+    cost = summary.judge_cost_usd
+    console.print(
+        f"judge {escape(summary.judge)}, cost "
+        f"{'unknown (no price)' if cost is None else f'${cost:.4f}'}; "
+        f"grades and summary.json in {escape(str(out))}"
+    )
+    bad = [entry for entry in summary.graded if entry.error or entry.invalid_leaves]
+    if bad:
+        console.print(f"[red]{len(bad)} submissions not graded or with invalid leaves[/]")
+        raise typer.Exit(1)
+
+
+def _estimate(value: Estimate) -> str:
+    if value.mean is None:
+        return "-"
+    spread = f" ± {value.stderr:.3f}" if value.stderr is not None else ""
+    return f"{value.mean:.3f}{spread}"
+
+
 @from_models(GradeCommandOptions, JudgeOptions, SecretsOptions)
 def grade(
     ctx: typer.Context, options: GradeCommandOptions, judge: JudgeOptions, secrets: SecretsOptions
 ) -> None:
-    """Grade a submission against its paper's rubric with an LLM judge."""
+    """Grade a submission, or many (--submissions DIR), against its paper's rubric."""
     secrets.apply()
+    if judge.grade_at:
+        raise PaperbenchError(
+            "--grade-at grades a run's snapshots: use it with `paperbench run` (whose runs keep "
+            "them)"
+        )
+    if options.submissions is not None:
+        if options.paper or options.submission or options.reproduction:
+            raise PaperbenchError(
+                "--submissions grades every submission under a folder: drop --paper, "
+                "--submission and --reproduction"
+            )
+        _grade_many(options, judge, options.submissions)
+        return
+    if options.paper is None:
+        raise PaperbenchError("--paper: give the paper graded (or --submissions DIR)")
     bundle = registry(options.papers_dir).get(options.paper)
     out_dir = options.out or Path("grades") / f"{bundle.id}-{time.strftime('%Y%m%d-%H%M%S')}"
     inputs = GradeInputs.resolve(

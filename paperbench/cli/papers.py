@@ -12,9 +12,10 @@ from rich.table import Table
 
 from paperbench.cli.options import PapersDirOption, registry
 from paperbench.errors import PaperbenchError
-from paperbench.paper_import import find_paper_folders, import_paper
+from paperbench.paper_import import CONFIG_SET, find_paper_folders, import_paper
 from paperbench.papers import AGENT_VISIBLE, imported_papers_dir
 from paperbench.rubric import rubric_stats
+from paperbench.splits import copy_splits, find_split_folder
 
 app = typer.Typer(help="Find, inspect and import paper bundles.", no_args_is_help=True)
 console = Console(highlight=False)
@@ -51,7 +52,7 @@ def show(
         f"  reproduction: network {config.reproduction.network}, "
         f"{config.reproduction.time_limit_seconds} s\n"
         f"  resources: {config.resources.cpus:g} CPUs, {config.resources.memory_mb} MB, "
-        f"{config.resources.gpus} GPUs"
+        f"{config.resources.gpus.describe()}"
     )
     files = Table("file", "present", "who sees it")
     for name in (*AGENT_VISIBLE, "judge.addendum.md", "rubric.json", "solution"):
@@ -76,10 +77,12 @@ def import_papers(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace bundles already imported.")] = False,
 ) -> None:
-    """Copy PaperBench papers into paperbench bundles and report what could not be brought."""
+    """Copy PaperBench papers (and its split files) into paperbench bundles and report what
+    could not be brought."""
     destination = dest or imported_papers_dir()
     unusable = 0
-    for folder in find_paper_folders(source):
+    folders = find_paper_folders(source)
+    for folder in folders:
         report = import_paper(folder, destination, overwrite=overwrite)
         state = "[green]usable[/]" if report.usable else "[yellow]incomplete[/]"
         unusable += not report.usable
@@ -88,6 +91,17 @@ def import_papers(
         )
         for name, reason in report.not_brought.items():
             console.print(f"  not brought: {escape(name)}: {escape(reason)}")
+    if folders:
+        console.print(f"config.yaml of each: {CONFIG_SET}")
+    splits = find_split_folder(source)
+    if splits is None:
+        console.print(
+            "[yellow]no experiments/splits folder next to the data: --split will not know "
+            "PaperBench's splits (import from project/paperbench or its data/ folder)[/]"
+        )
+    else:
+        for name, outcome in copy_splits(splits, destination).items():
+            console.print(f"split {escape(name)}: {escape(outcome)}")
     if unusable:
         console.print(
             f"[yellow]{unusable} bundles lack paper.md or rubric.json; add them before use[/]"

@@ -8,11 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from paperbench.cli.config import ConfigOption, option
+from paperbench.papers import PaperRegistry
 from paperbench.runs.leaderboard import build_leaderboard, find_records, leaderboard_schema
-from paperbench.runs.report import html, markdown
+from paperbench.runs.report import html, markdown, name
+from paperbench.splits import SplitName, paper_selection
 
 console = Console(highlight=False)
 
@@ -28,6 +31,10 @@ def leaderboard(
     papers: Annotated[
         list[str] | None, option("papers", "Only these papers [default: every paper seen].")
     ] = None,
+    split: Annotated[
+        SplitName | None,
+        option("split", "Only the papers of this PaperBench split (a seed must cover them all)."),
+    ] = None,
     write_schema: Annotated[
         Path | None, option("write-schema", "Also write the leaderboard's JSON Schema here.")
     ] = None,
@@ -37,6 +44,8 @@ def leaderboard(
     del config
     records, superseded = find_records(runs)
     chosen = [p for item in papers or [] for p in item.split(",") if p] or None
+    if split is not None:
+        chosen, _ = paper_selection(chosen or [], split, PaperRegistry.from_environment())
     board = build_leaderboard(records, papers=chosen, superseded=superseded)
     reviewed = any(entry.reviewed is not None for entry in board.entries)
     table = Table(
@@ -60,7 +69,7 @@ def leaderboard(
             value = entry.reviewed
             review = ["-" if value is None or value.mean is None else f"{value.mean:.3f}"]
         table.add_row(
-            entry.agent,
+            escape(name(entry)),
             score,
             *review,
             str(len(entry.seeds_counted)),
@@ -72,10 +81,18 @@ def leaderboard(
         )
         for seed in entry.incomplete_seeds:
             console.print(
-                f"[yellow]{entry.agent}: seed {seed.seed} not counted, lacks "
+                f"[yellow]{escape(name(entry))}: seed {seed.seed} not counted, lacks "
                 f"{', '.join(seed.missing_papers)}[/]"
             )
     console.print(table)
+    for entry in board.entries:
+        if entry.score_at:
+            points = ", ".join(
+                f"{label} {value.mean:.3f}"
+                for label, value in entry.score_at.items()
+                if value.mean is not None
+            )
+            console.print(f"{escape(name(entry))}: score against time: {points}")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(board.model_dump_json(indent=2), encoding="utf-8")

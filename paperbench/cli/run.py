@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -22,10 +23,12 @@ from rich.table import Table
 from paperbench.agents.options import AgentOptions
 from paperbench.cli.config import used_options
 from paperbench.cli.options import from_models
+from paperbench.cli.run_plan import print_conditions, print_plan
 from paperbench.grading.options import LOCAL_JUDGE, JudgeOptions
 from paperbench.reproduction.options import ReproductionOptions
+from paperbench.runs.dry_run import plan_runs
 from paperbench.runs.orchestrator import Orchestrator, RunStatus
-from paperbench.runs.pipeline import docker_orchestrator, failed_runs, resolve_papers
+from paperbench.runs.pipeline import docker_orchestrator, failed_runs, plan_run, resolve_papers
 from paperbench.runs.record import RunRecord
 from paperbench.runs.settings import RunOptions, RunSettings
 from paperbench.secrets_options import SecretsOptions
@@ -82,12 +85,14 @@ def execute(
     """Run the pipeline on Docker, with the live table or one line per stage change; Ctrl-C
     exits 130 once the sandboxes are removed, leaving a state the same command resumes."""
     live = settings.run.live if settings.run.live is not None else sys.stdout.isatty()
-    papers = resolve_papers(settings)
+    settings, papers, conditions = plan_run(settings, resolve_papers(settings))
+    print_conditions(console, conditions)
     orchestrator = docker_orchestrator(
         settings,
         papers,
         options=options,
         option_sources=sources,
+        conditions=conditions,
         say=lambda text: console.print(escape(text)),
         on_change=(lambda status: None)
         if live
@@ -98,6 +103,19 @@ def execute(
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: re-run the same command to continue[/]")
         raise typer.Exit(130) from None
+
+
+def dry_run(settings: RunSettings) -> None:
+    """Print what every (paper, seed) would run with and the judge's estimated cost, after
+    the checks a real run makes before its first container (no Docker engine needed)."""
+    settings, papers, conditions = plan_run(settings, resolve_papers(settings))
+    print_conditions(console, conditions)
+
+    def no_sandbox(spec: object) -> NoReturn:
+        raise AssertionError("a dry run starts no sandbox")
+
+    Orchestrator(settings, papers, no_sandbox, gpus=conditions.devices()).preflight()
+    print_plan(console, plan_runs(settings, papers, conditions))
 
 
 def warn_if_local(judge: JudgeOptions) -> None:
@@ -155,5 +173,8 @@ def run(
     warn_if_local(settings.judge)
     values, sources = used_options(ctx)
     values["judge"] = settings.judge.model_name
+    if run_options.dry_run:
+        dry_run(settings)
+        return
     records = execute(settings, values, sources)
     summarise(records, run_options.runs_dir)

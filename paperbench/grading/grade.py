@@ -181,6 +181,9 @@ class GradeMode(BaseModel):
     """What was graded and how: the rubric's reductions and what the judge read."""
 
     code_dev: bool
+    resources_provided: bool = Field(
+        default=False, description="Dataset and Model Acquisition leaves weighed 0"
+    )
     max_depth: int | None
     batch: int
     reproduction: str | None = None
@@ -267,7 +270,12 @@ def rule_summary(paper: PaperBundle, judge: JudgeChoice, reason: str) -> ScoreSu
 
 
 def _plan(paper: PaperBundle, judge: JudgeChoice) -> PlanNode:
-    plan = build_plan(paper.rubric, code_dev=judge.code_dev, max_depth=judge.max_depth)
+    plan = build_plan(
+        paper.rubric,
+        code_dev=judge.code_dev,
+        max_depth=judge.max_depth,
+        resources_given=judge.resources_provided,
+    )
     if plan is None:
         raise InputError(
             f"{paper.rubric_path}: no Code Development leaves to grade in Code-Dev mode"
@@ -359,7 +367,7 @@ async def grade(
                 active,
                 builder,
                 JudgeOptions(
-                    batch=options.batch,
+                    batch=options.batch_size,
                     concurrency=options.judge_concurrency,
                     settings=_settings(options, spec.provider),
                 ),
@@ -402,8 +410,9 @@ async def grade(
         ),
         mode=GradeMode(
             code_dev=options.code_dev,
+            resources_provided=options.resources_provided,
             max_depth=options.max_depth,
-            batch=options.batch,
+            batch=options.batch_size,
             reproduction=str(inputs.reproduction_dir) if inputs.reproduction_dir else None,
             reproduction_status=repro.record.status if repro else None,
             submission=str(files_root) if files_root else None,

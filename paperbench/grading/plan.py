@@ -9,7 +9,13 @@ Modes, as in PaperBench:
   is graded as one item with a continuous score in [0, 1], shown with its whole subtree.
   ``max_depth=1`` grades each top-level part as one item.
 
-Nodes keep the *paths of the original rubric* through both reductions, so a path in a graded
+* **Resources provided** (``resources_provided=True``): the leaves whose finegrained category is
+  *Dataset and Model Acquisition* weigh 0, as PaperBench does when the datasets and models are
+  given to the agent (its ``TaskNode.resources_provided``). They are still graded but cannot
+  move the score; like PaperBench, a node whose children all weigh 0 then scores 0 and keeps
+  its own weight.
+
+Nodes keep the *paths of the original rubric* through these reductions, so a path in a graded
 tree always points at the same requirement in ``rubric.json``.
 
 Without a reproduction (and not in Code-Dev mode), leaves of Code Execution and Result Analysis
@@ -29,6 +35,7 @@ from paperbench.rubric import TASK_CATEGORIES, RubricNode
 
 CODE_DEVELOPMENT, CODE_EXECUTION, RESULT_ANALYSIS = TASK_CATEGORIES
 NEEDS_RUN = frozenset({CODE_EXECUTION, RESULT_ANALYSIS})
+ACQUISITION = "Dataset and Model Acquisition"
 
 
 @dataclass(frozen=True)
@@ -66,12 +73,29 @@ def _categories(node: RubricNode) -> tuple[str, ...]:
     return tuple(category for category in TASK_CATEGORIES if category in found)
 
 
+def resources_provided(rubric: RubricNode) -> RubricNode:
+    """``rubric`` with every *Dataset and Model Acquisition* leaf weighing 0 (see the module
+    docstring); other nodes are kept as they are."""
+    if rubric.is_leaf:
+        if rubric.finegrained_task_category == ACQUISITION:
+            return rubric.model_copy(update={"weight": 0})
+        return rubric
+    children = [resources_provided(child) for child in rubric.sub_tasks]
+    return rubric.model_copy(update={"sub_tasks": children})
+
+
 def build_plan(
-    rubric: RubricNode, *, code_dev: bool = False, max_depth: int | None = None
+    rubric: RubricNode,
+    *,
+    code_dev: bool = False,
+    max_depth: int | None = None,
+    resources_given: bool = False,
 ) -> PlanNode | None:
     """The tree to grade, or ``None`` when nothing is left (Code-Dev of a rubric without any
-    Code Development leaf)."""
+    Code Development leaf); ``resources_given`` zero-weights acquisition leaves."""
     counter = iter(range(1 << 30))
+    if resources_given:
+        rubric = resources_provided(rubric)
 
     def visit(
         node: RubricNode, path: str, depth: int, ancestors: tuple[RubricNode, ...]

@@ -20,3 +20,8 @@ class ReproductionOptions(BaseModel):
         0, "Extra attempts after a failed reproduction, each in a fresh sandbox.", ge=0
     )
     reproducer_image: str = opt(REPRODUCER_IMAGE, "Image reproductions run in.")
+    salvage: bool = opt(
+        False,
+        "Re-run a reproduction that failed within 10 minutes the way PaperBench salvages it: "
+        "with python3.11, in a fresh venv, then both (each attempt recorded as such).",
+    )

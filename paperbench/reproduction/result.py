@@ -5,6 +5,7 @@ A reproduction directory holds::
     reproduction.json        this model
     reproduce.log            the graded attempt's combined stdout+stderr, as the judge reads it
     reproduce.attempt-N.log  every attempt's log (N from 1), kept when retries were asked for
+                             (and for salvage attempts, whose ``variant`` says how they ran)
     executed_submission.tar  the submission as it was after the graded attempt
     submission/              the same, extracted (what the judge reads)
 
@@ -109,6 +110,9 @@ class Attempt(_Record):
     log_truncated: bool = False
     started_at: datetime
     error: str | None = Field(None, description="why the script did not run, when it did not")
+    variant: str | None = Field(
+        None, description="the salvage variant this attempt ran under (--salvage), if any"
+    )
 
 
 class ReproductionResult(StageResult):
@@ -135,6 +139,10 @@ class ReproductionResult(StageResult):
     duration_seconds: float
     attempts: list[Attempt]
     graded_attempt: int = Field(description="number of the attempt this record describes")
+    salvage: bool = Field(default=False, description="--salvage was asked for")
+    salvaged: bool = Field(
+        default=False, description="the graded attempt is a salvage attempt, not the script as is"
+    )
 
     files_created: list[FileRecord] = Field(default_factory=list)
     files_changed: list[FileRecord] = Field(default_factory=list)

@@ -18,6 +18,14 @@ Guarantees:
   status, timeout or out-of-memory), each in a fresh sandbox, each kept in the record. The
   attempt graded is the first success, else the last attempt. (PaperBench re-ran short scripts
   whatever their outcome and graded the last run; a success could be replaced by a failure.)
+- Salvaging (``--salvage``, off by default) is PaperBench's second chance for a script that
+  failed quickly: when the graded attempt failed within :data:`SALVAGE_THRESHOLD_SECONDS` (and
+  the time limit is longer than that, as PaperBench requires), the script runs again in fresh
+  sandboxes under PaperBench's environment variants in its order — ``python3`` as Python 3.11,
+  a fresh ``venv``, both — after removing the submission's own ``venv``/``.venv`` (the venv a
+  variant makes is removed again after the run), until one succeeds or runs past the
+  threshold. Each attempt records its ``variant``, and the record says whether the graded one
+  was salvaged. Unlike PaperBench, a quick success is never re-run.
 - A submission that cannot run — no files, no ``reproduce.sh``, a script bash cannot parse, an
   archive that tries to escape its folder — is recorded as such, never raised.
 - Files over the per-file size limit are left out of the executed submission's archive and
@@ -60,6 +68,23 @@ MiB = 1024 * 1024
 #: Where the submission goes, under the sandbox's work folder (``/home`` in our images, as in
 #: the agent's container, so absolute paths an agent wrote keep working).
 SUBMISSION_NAME = "submission"
+#: PaperBench's ``ReproductionConfig.retry_threshold``: only a script that failed within this
+#: many seconds is salvaged.
+SALVAGE_THRESHOLD_SECONDS = 600.0
+_PYTHON_311 = (
+    "if command -v python3.11 >/dev/null 2>&1; then "
+    'shim="${TMPDIR:-/tmp}/paperbench-python-$$"; mkdir -p "$shim" && '
+    'ln -sf "$(command -v python3.11)" "$shim/python3" && '
+    'ln -sf "$(command -v python3.11)" "$shim/python" && export PATH="$shim:$PATH"; '
+    'else echo "[paperbench] salvage: this image has no python3.11"; fi'
+)
+_VENV = "python3 -m venv venv && . venv/bin/activate"
+#: PaperBench's salvage variants, in its order, and the shell that sets each up.
+SALVAGE_VARIANTS: tuple[tuple[str, str], ...] = (
+    ("python3.11", _PYTHON_311),
+    ("venv", _VENV),
+    ("python3.11+venv", f"{_PYTHON_311}; {_VENV}"),
+)
 SandboxFactory = Callable[[SandboxSpec], Sandbox]
 
 
@@ -80,6 +105,8 @@ class ReproductionInputs(StageInputs):
     gpus: tuple[str, ...] = ()
     max_file_bytes: int = Field(default=100 * MiB, gt=0)
     log_limit_bytes: int = Field(default=8 * MiB, gt=0)
+    salvage: bool = False
+    salvage_threshold_seconds: float = Field(default=SALVAGE_THRESHOLD_SECONDS, gt=0)
     run_id: str = located("adhoc")
 
     @classmethod
@@ -110,6 +137,7 @@ class ReproductionInputs(StageInputs):
             timeout_seconds=options.reproduction_timeout
             or float(config.reproduction.time_limit_seconds),
             retries=options.reproduction_retries,
+            salvage=options.salvage,
             network=config.reproduction.network,
             cpus=config.resources.cpus,
             memory_mb=config.resources.memory_mb,
@@ -241,8 +269,20 @@ class _Runner:
         )
         self.image_id = ""
 
-    async def attempt(self, number: int, folder: Path, keep: bool) -> _Outcome:
+    async def attempt(
+        self, number: int, folder: Path, keep: bool, variant: tuple[str, str] | None = None
+    ) -> _Outcome:
         started = datetime.now(UTC)
+        command = "exec bash -o pipefail reproduce.sh 2>&1"
+        if variant is not None:
+            # The venv a variant makes is the harness's, not the submission's: it is removed
+            # after the run (its links point outside the submission, which would make the
+            # executed submission unkeepable).
+            command = (
+                f"{{ rm -rf venv .venv && {variant[1]}; }} 2>&1 && "
+                "{ bash -o pipefail reproduce.sh 2>&1; status=$?; "
+                f"{'rm -rf venv; ' if 'venv' in variant[0] else ''}exit $status; }}"
+            )
         log_name = f"reproduce.attempt-{number}.log"
         try:
             async with self.factory(self.spec) as sandbox:
@@ -264,9 +304,7 @@ class _Runner:
                     )
                 before = await _inventory(sandbox)
                 run = await sandbox.exec(
-                    ["bash", "-c", "exec bash -o pipefail reproduce.sh 2>&1"],
-                    cwd=SUBMISSION_NAME,
-                    timeout=self.timeout,
+                    ["bash", "-c", command], cwd=SUBMISSION_NAME, timeout=self.timeout
                 )
                 (self.out_dir / log_name).write_text(run.stdout, encoding="utf-8")
                 attempt = Attempt(
@@ -281,6 +319,7 @@ class _Runner:
                     log_bytes=run.stdout_bytes,
                     log_truncated=run.stdout_truncated,
                     started_at=started,
+                    variant=variant[0] if variant else None,
                 )
                 if not keep and attempt.status in RETRYABLE:
                     return _Outcome(attempt)
@@ -294,6 +333,7 @@ class _Runner:
                     duration_seconds=(datetime.now(UTC) - started).total_seconds(),
                     started_at=started,
                     error=str(error),
+                    variant=variant[0] if variant else None,
                 )
             )
 
@@ -332,6 +372,17 @@ class _Runner:
             return _Outcome(attempt, None, None, git, notes)
         changes = compare(before, listing.inventory)
         return _Outcome(attempt, changes, listing.excluded, git, [*notes, *listing.notes])
+
+
+def _salvageable(options: ReproductionInputs, attempt: Attempt) -> bool:
+    """Whether PaperBench would salvage ``attempt`` (see the module docstring)."""
+    threshold = options.salvage_threshold_seconds
+    return (
+        options.salvage
+        and threshold < options.timeout_seconds
+        and attempt.status in RETRYABLE
+        and attempt.duration_seconds < threshold
+    )
 
 
 async def reproduce(
@@ -377,6 +428,14 @@ async def reproduce(
                 attempts.append(graded.attempt)
                 if graded.attempt.status not in RETRYABLE:
                     break
+            if _salvageable(options, graded.attempt):
+                for variant in SALVAGE_VARIANTS:
+                    graded = await runner.attempt(
+                        len(attempts) + 1, folder, keep=True, variant=variant
+                    )
+                    attempts.append(graded.attempt)
+                    if not _salvageable(options, graded.attempt):
+                        break
     chosen = graded.attempt
     if chosen.log_file:
         shutil.copyfile(out_dir / chosen.log_file, out_dir / LOG_FILE)
@@ -400,6 +459,8 @@ async def reproduce(
         duration_seconds=chosen.duration_seconds,
         attempts=attempts,
         graded_attempt=chosen.number,
+        salvage=options.salvage,
+        salvaged=chosen.variant is not None,
         files_created=changes.created if changes else [],
         files_changed=changes.changed if changes else [],
         files_deleted=changes.deleted if changes else [],

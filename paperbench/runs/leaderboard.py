@@ -16,6 +16,13 @@ Rules, chosen so that numbers from different agents can be compared honestly:
 - Where reviewers overrode some of the judge's grades (``paperbench view``), ``reviewed`` gives
   the same estimate with their scores, beside the judge-only ``score``; a run without overrides
   counts with its judge score there, and a disqualified run stays at 0.
+- Runs of PaperBench's Code-Dev variant (``--code-dev``: only Code Development leaves, no
+  reproduction) and runs graded with ``--resources-provided`` are other measurements than full
+  runs: each such variant of a configuration is an entry of its own (``variant``), never mixed
+  with the others.
+- With ``--grade-at``, each run also has its score at earlier times of the agent's work;
+  ``score_at`` gives, per time, the mean over the counted seeds of the seed's mean over the
+  papers (times some run lacks are left out).
 """
 
 from __future__ import annotations
@@ -80,11 +87,19 @@ class Times(_Frozen):
 
 class AgentEntry(_Frozen):
     agent: str
+    variant: str = Field(
+        default="full",
+        description="full, code-dev, or either with +resources-provided: entries of different "
+        "variants are different measurements",
+    )
     judges: list[str]
     score: Estimate
     score_if_invalid_passed: Estimate
     per_paper: dict[str, Estimate]
     per_category: dict[str, Estimate]
+    score_at: dict[str, Estimate] = Field(
+        default_factory=dict, description="score against the agent's working time (--grade-at)"
+    )
     seeds_counted: list[int]
     incomplete_seeds: list[IncompleteSeed]
     runs: int
@@ -109,6 +124,12 @@ class Leaderboard(_Frozen):
     superseded_records: list[str] = Field(default_factory=list)
 
 
+def variant_of(record: RunRecord) -> str:
+    """Which measurement a run is: ``full`` or ``code-dev``, ``+resources-provided``."""
+    name = "code-dev" if record.code_dev else "full"
+    return name + ("+resources-provided" if record.resources_provided else "")
+
+
 def estimate(values: Iterable[float]) -> Estimate:
     numbers = list(values)
     if not numbers:
@@ -123,7 +144,7 @@ def find_records(roots: Iterable[Path]) -> tuple[list[RunRecord], list[str]]:
     Raises:
         PaperbenchError: a root does not exist, or a record is malformed (named).
     """
-    chosen: dict[tuple[str, str, int], tuple[RunRecord, Path]] = {}
+    chosen: dict[tuple[str, str, str, int], tuple[RunRecord, Path]] = {}
     superseded: list[str] = []
     for root in roots:
         if not root.exists():
@@ -136,7 +157,7 @@ def find_records(roots: Iterable[Path]) -> tuple[list[RunRecord], list[str]]:
                 first = str(error).splitlines()[:3]
                 raise PaperbenchError(f"{path}: not a run record: {' '.join(first)}") from None
             record = with_review(record, path.parent)
-            key = (record.agent, record.paper_id, record.seed)
+            key = (record.agent, variant_of(record), record.paper_id, record.seed)
             if key in chosen:
                 older, newer = sorted(
                     [chosen[key], (record, path)], key=lambda pair: pair[0].finished_at
@@ -167,6 +188,33 @@ def with_review(record: RunRecord, run_dir: Path) -> RunRecord:
 
 def _sum_or_none(values: list[float | None]) -> float | None:
     return None if any(value is None for value in values) else sum(v or 0.0 for v in values)
+
+
+def _score_at(
+    by_seed: dict[int, dict[str, RunRecord]], counted: list[int], papers: list[str]
+) -> dict[str, Estimate]:
+    labels: dict[str, float] = {}
+    for seed in counted:
+        for paper in papers:
+            for point in by_seed[seed][paper].timeline:
+                labels.setdefault(point.label, point.seconds)
+    found: dict[str, Estimate] = {}
+    for label in sorted(labels, key=labels.__getitem__):
+        seed_means = []
+        for seed in counted:
+            scores = [
+                point.score
+                for paper in papers
+                for point in by_seed[seed][paper].timeline
+                if point.label == label
+            ]
+            if len(scores) != len(papers):
+                break
+            seed_means.append(mean(scores))
+        else:
+            if seed_means:
+                found[label] = estimate(seed_means)
+    return found
 
 
 def _entry(agent: str, runs: list[RunRecord], papers: list[str]) -> AgentEntry:
@@ -220,6 +268,7 @@ def _entry(agent: str, runs: list[RunRecord], papers: list[str]) -> AgentEntry:
     judge_cost = _sum_or_none([run.judge_cost_usd for run in used])
     return AgentEntry(
         agent=agent,
+        variant=variant_of(runs[0]),
         judges=sorted({run.judge for run in runs}),
         score=per_seed("score"),
         score_if_invalid_passed=per_seed("score_if_invalid_passed"),
@@ -227,6 +276,7 @@ def _entry(agent: str, runs: list[RunRecord], papers: list[str]) -> AgentEntry:
             paper: estimate(by_seed[seed][paper].score for seed in counted) for paper in papers
         },
         per_category=per_category,
+        score_at=_score_at(by_seed, counted, papers),
         seeds_counted=counted,
         incomplete_seeds=incomplete,
         runs=len(used),
@@ -259,11 +309,11 @@ def build_leaderboard(
 ) -> Leaderboard:
     """Aggregate run records into a leaderboard (see the module docstring for the rules)."""
     chosen_papers = sorted(papers or {record.paper_id for record in records})
-    by_agent: dict[str, list[RunRecord]] = defaultdict(list)
+    by_agent: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
     for record in records:
         if record.paper_id in chosen_papers:
-            by_agent[record.agent].append(record)
-    entries = [_entry(agent, runs, chosen_papers) for agent, runs in by_agent.items()]
+            by_agent[(record.agent, variant_of(record))].append(record)
+    entries = [_entry(agent, runs, chosen_papers) for (agent, _), runs in by_agent.items()]
     entries.sort(key=lambda entry: (entry.score.mean is None, -(entry.score.mean or 0.0)))
     return Leaderboard(
         generated_at=datetime.now(UTC),

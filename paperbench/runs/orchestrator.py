@@ -37,7 +37,12 @@ from paperbench.agents.container import ContainerAgent
 from paperbench.agents.loop import ModelAgent
 from paperbench.agents.protocol import Agent
 from paperbench.agents.specs import AgentSpec, build_agent, load_agent_spec
-from paperbench.agents.stage import AgentInputs, AgentStageResult, run_agent_stage
+from paperbench.agents.stage import (
+    AgentInputs,
+    AgentStageResult,
+    code_dev_instructions_template,
+    run_agent_stage,
+)
 from paperbench.contracts import FAILURES, Failure, ResultFileError, StageInputs, StageResult
 from paperbench.errors import DockerUnavailableError, PaperbenchError, RubricError
 from paperbench.files import write_json_atomic
@@ -49,8 +54,9 @@ from paperbench.llm.retry import RetryPolicy
 from paperbench.papers import PaperBundle
 from paperbench.reproduction import ReproductionInputs, ReproductionResult, reproduce
 from paperbench.rubric import validate_file
+from paperbench.runs.conditions import require_devices
 from paperbench.runs.layout import STAGES, RunPaths, Stage, slug
-from paperbench.runs.record import CategoryResult, RunRecord
+from paperbench.runs.record import CategoryResult, RunRecord, TimePoint
 from paperbench.runs.settings import RunSettings
 from paperbench.sandbox.archives import safe_extract
 from paperbench.sandbox.base import Sandbox, SandboxSpec
@@ -156,6 +162,9 @@ class Orchestrator:
     on_change: Callable[[RunStatus], None] = lambda status: None
     judge_retry: RetryPolicy | None = None
     statuses: list[RunStatus] = field(default_factory=list)
+    #: Host GPU devices each paper's containers get (paper id -> device ids), as resolved by
+    #: :func:`paperbench.runs.conditions.resolve_conditions`; none when absent.
+    gpus: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.label = self.settings.agent_label()
@@ -180,8 +189,8 @@ class Orchestrator:
 
     def preflight(self) -> None:
         """Check what would fail every run, before any container starts: the runs folder, every
-        paper's rubric (as ``paperbench rubric validate`` does), the agent and its model's key,
-        the judge's name, context window and key.
+        paper's rubric (as ``paperbench rubric validate`` does), that a paper needing GPUs was
+        given devices, the agent and its model's key, the judge's name, context window and key.
 
         Raises:
             PaperbenchError: the first problem found, in one line naming the file or setting.
@@ -198,6 +207,7 @@ class Orchestrator:
                     f"paper {paper.id}: invalid rubric: {errors[0].describe()}{more}; "
                     f"`paperbench rubric validate {paper.rubric_path}` lists every problem"
                 )
+        require_devices(self.papers, self.gpus)
         spec = load_agent_spec(self.settings.agent.agent)
         if self.agent_factory is None:
             for paper in self.papers:
@@ -260,7 +270,23 @@ class Orchestrator:
             failures += found
             if any(not FAILURES[f.kind].graded for f in found):
                 break
-        return self._finish(run, failures)
+        timeline: list[TimePoint] = []
+        if self.judge.grade_at:
+            from paperbench.runs.timeline import grade_timeline
+
+            timeline = await grade_timeline(self, run, failures)
+        return self._finish(run, failures, timeline)
+
+    async def run_stage(
+        self, run: RunContext, step: Step, inputs: StageInputs, later: tuple[Stage, ...]
+    ) -> StageResult:
+        """One stage of ``run`` under ``inputs``, resumed as the run's own stages are (for the
+        grades of earlier snapshots, :mod:`paperbench.runs.timeline`).
+
+        Raises:
+            StageFailed: the stage could not finish for a reason that is not the submission's.
+        """
+        return await self._stage(run, step, inputs, later)
 
     async def _stage(
         self, run: RunContext, step: Step, inputs: StageInputs, later: tuple[Stage, ...]
@@ -316,6 +342,8 @@ class Orchestrator:
             image=AGENT_IMAGE,
             image_id=self.images.get(AGENT_IMAGE, ""),
             run_id=run.run_id,
+            gpus=self.gpus.get(run.paper.id, ()),
+            instructions_template=code_dev_instructions_template() if self.judge.code_dev else None,
         )
 
     async def _run_agent(self, inputs: StageInputs, out: Path, run: RunContext) -> StageResult:
@@ -362,6 +390,7 @@ class Orchestrator:
             options,
             image_id=self.images.get(options.reproducer_image, ""),
             run_id=run.run_id,
+            gpus=self.gpus.get(run.paper.id, ()),
         )
 
     async def _run_reproduction(
@@ -408,7 +437,9 @@ class Orchestrator:
             paths.provenance, json.dumps({"invocations": history}, indent=2, default=str)
         )
 
-    def _finish(self, run: RunContext, failures: list[Failure]) -> RunRecord:
+    def _finish(
+        self, run: RunContext, failures: list[Failure], timeline: list[TimePoint] | None = None
+    ) -> RunRecord:
         status = run.status
         agent = run.results.get("agent")
         reproduction = run.results.get("reproduction")
@@ -440,6 +471,7 @@ class Orchestrator:
             score_if_invalid_passed=summary.score_if_invalid_passed if graded else 0.0,
             graded=graded,
             code_dev=self.judge.code_dev,
+            resources_provided=self.judge.resources_provided,
             invalid_leaves=len(summary.invalid) if graded else 0,
             graded_items=summary.items,
             per_category={
@@ -449,8 +481,9 @@ class Orchestrator:
                 for name, entry in summary.per_category.items()
             },
             failures=failures,
+            timeline=timeline or [],
             agent_cost_usd=agent.agent.cost_usd if agent else 0.0,
-            judge_cost_usd=grade_result.ledger.cost_usd if grade_result else 0.0,
+            judge_cost_usd=_judge_cost(grade_result, timeline or []),
             agent_seconds=agent.agent.wall_seconds if agent else 0.0,
             reproduction_seconds=sum(a.duration_seconds for a in reproduction.attempts)
             if reproduction
@@ -474,6 +507,14 @@ def _clear(folder: Path, keep: tuple[str, ...]) -> None:
     for name, data in kept.items():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
+
+
+def _judge_cost(grade_result: GradeResult | None, timeline: list[TimePoint]) -> float | None:
+    """The judge's cost for the run: its grade and the grades of earlier snapshots (None when
+    some grade had no price)."""
+    costs = [grade_result.ledger.cost_usd if grade_result else 0.0]
+    costs += [point.judge_cost_usd for point in timeline]
+    return None if any(cost is None for cost in costs) else sum(cost or 0.0 for cost in costs)
 
 
 def _extract_submission(archive: Path, target: Path) -> None:

@@ -9,25 +9,58 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from paperbench.errors import PaperError
 from paperbench.grading.grade import judge_spec
 from paperbench.papers import PaperBundle, PaperRegistry
 from paperbench.runs import provenance
+from paperbench.runs.conditions import RunConditions, resolve_conditions
 from paperbench.runs.orchestrator import Orchestrator, RunStatus
 from paperbench.runs.record import RunRecord
 from paperbench.runs.settings import RunSettings
 from paperbench.sandbox.cleanup import remove_leftovers
 from paperbench.sandbox.docker_backend import DockerSandbox, shared_client
+from paperbench.sandbox.gpus import HostGpus, host_gpus
 from paperbench.sandbox.images import AGENT_IMAGE, image_provenance
+from paperbench.splits import paper_selection
 
 
 def resolve_papers(settings: RunSettings) -> list[PaperBundle]:
-    """The bundles the run names, in order.
+    """The bundles the run names (``--split``'s papers, then ``--papers``), in order.
 
     Raises:
-        PaperError: a paper id or folder is unknown or malformed.
+        PaperError: no paper is named, a split or paper id is unknown, or a bundle is
+            malformed.
     """
     found = PaperRegistry.from_environment(settings.run.papers_dir)
-    return [found.get(name) for name in settings.run.paper_names()]
+    names, split = paper_selection(settings.run.paper_names(), settings.run.split, found)
+    known = {entry.id for entry in found.entries()}
+    lacking = [name for name in split.paper_ids if name not in known] if split else []
+    if split and lacking:
+        raise PaperError(
+            f"--split {split.name} ({split.path}) names {', '.join(lacking)}, not among your "
+            "papers; import them with `paperbench papers import PAPERBENCH_DATA_DIR` (their "
+            "texts need `git lfs`)"
+        )
+    return [found.get(name) for name in names]
+
+
+def plan_run(
+    settings: RunSettings, papers: list[PaperBundle], host: HostGpus | None = None
+) -> tuple[RunSettings, list[PaperBundle], RunConditions]:
+    """The run's settings and papers with their conditions resolved (preset, the papers'
+    ``config.yaml``, the host's GPUs: :mod:`paperbench.runs.conditions`). The host's GPUs
+    are looked up only when some paper may need one.
+
+    Raises:
+        GpuShortageError: a paper needs more GPUs than the host has.
+        AgentEnvError: the ``--agent-env`` file cannot be used.
+    """
+    if host is None:
+        wants_gpu = settings.run.preset is not None or any(
+            paper.config.resources.gpus.count for paper in papers
+        )
+        host = host_gpus() if wants_gpu else HostGpus((), "not looked up (no paper needs one)")
+    return resolve_conditions(settings, papers, host)
 
 
 def docker_orchestrator(
@@ -38,6 +71,7 @@ def docker_orchestrator(
     option_sources: dict[str, str],
     say: Callable[[str], None] = print,
     on_change: Callable[[RunStatus], None] = lambda status: None,
+    conditions: RunConditions | None = None,
 ) -> Orchestrator:
     """An orchestrator whose sandboxes are Docker containers, whose runs record provenance,
     and which removes containers a killed earlier invocation left behind. It has passed its
@@ -58,6 +92,7 @@ def docker_orchestrator(
             judge={**judge.model_dump(mode="json"), "context_window": spec.context_window},
             options=options,
             option_sources=option_sources,
+            conditions=conditions.for_paper(paper.id) if conditions else None,
         ).model_dump(mode="json")
 
     def cleanup(run_id: str) -> None:
@@ -72,6 +107,7 @@ def docker_orchestrator(
         cleanup,
         images=images,
         on_change=on_change,
+        gpus=conditions.devices() if conditions else {},
     )
     orchestrator.preflight()
     client = shared_client()

@@ -51,6 +51,11 @@ class Provenance(BaseModel):
     judge: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     option_sources: dict[str, str] = Field(default_factory=dict)
+    conditions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the preset, the --agent-env names and the paper's resolved conditions "
+        "with their sources, its GPU devices and Docker device request",
+    )
 
 
 def redact(value: Any, name: str = "") -> Any:
@@ -119,6 +124,7 @@ def collect(
     options: dict[str, Any] | None = None,
     option_sources: dict[str, str] | None = None,
     command_line: list[str] | None = None,
+    conditions: dict[str, Any] | None = None,
 ) -> Provenance:
     """Gather provenance for one run; every free-form value passes through :func:`redact`."""
     sha, dirty = git_revision()
@@ -141,4 +147,5 @@ def collect(
         judge=redact(judge or {}),
         options=redact(options or {}),
         option_sources=dict(option_sources or {}),
+        conditions=redact(conditions or {}),
     )

@@ -20,7 +20,14 @@ from paperbench.grading.overrides import ReviewedScore
 
 RUN_RECORD_FILE = "run.json"
 
-__all__ = ["RUN_RECORD_FILE", "CategoryResult", "Failure", "FailureKind", "RunRecord"]
+__all__ = [
+    "RUN_RECORD_FILE",
+    "CategoryResult",
+    "Failure",
+    "FailureKind",
+    "RunRecord",
+    "TimePoint",
+]
 
 
 class CategoryResult(BaseModel):
@@ -29,6 +36,24 @@ class CategoryResult(BaseModel):
     score: float | None
     items: int
     invalid: int
+
+
+class TimePoint(BaseModel):
+    """The run's submission as it was at one time of the agent's work (``--grade-at``),
+    reproduced and graded like the final one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(description="the time as given, e.g. 3h")
+    seconds: float = Field(ge=0, description="of the agent's working time")
+    snapshot: int | None = Field(
+        description="index of the snapshot graded: the last one taken by then; None: none was"
+    )
+    snapshot_seconds: float | None = None
+    score: float = Field(ge=0, le=1)
+    invalid_leaves: int = 0
+    failures: list[Failure] = Field(default_factory=list)
+    judge_cost_usd: float | None = 0.0
 
 
 class RunRecord(RecordFile):
@@ -48,6 +73,12 @@ class RunRecord(RecordFile):
     score_if_invalid_passed: float = Field(ge=0, le=1)
     graded: bool = Field(description="False when no grade could be computed at all")
     code_dev: bool = Field(default=False, description="graded in Code-Dev mode")
+    resources_provided: bool = Field(
+        default=False, description="Dataset and Model Acquisition leaves weighed 0"
+    )
+    timeline: list[TimePoint] = Field(
+        default_factory=list, description="the score at earlier times (--grade-at)"
+    )
     invalid_leaves: int = 0
     graded_items: int = 0
     per_category: dict[str, CategoryResult] = Field(default_factory=dict)

@@ -15,6 +15,11 @@ def _fmt(value: Estimate) -> str:
     return f"{value.mean:.3f}{spread}"
 
 
+def name(entry: AgentEntry) -> str:
+    """An entry's configuration with its variant when it is not a full run."""
+    return entry.agent if entry.variant == "full" else f"{entry.agent} [{entry.variant}]"
+
+
 def _money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.2f}"
 
@@ -65,7 +70,7 @@ def markdown(board: Leaderboard) -> str:
                 else " - |"
             )
         lines.append(
-            f"| {entry.agent} | {_fmt(entry.score)} |{review} {len(entry.seeds_counted)} "
+            f"| {name(entry)} | {_fmt(entry.score)} |{review} {len(entry.seeds_counted)} "
             f"| {entry.runs} | {entry.disqualified_runs} | {_money(entry.cost.agent_usd)} "
             f"| {_money(entry.cost.judge_usd)} | {entry.time.total:.0f} s |"
         )
@@ -78,7 +83,7 @@ def markdown(board: Leaderboard) -> str:
     ]
     for entry in board.entries:
         cells = " | ".join(_fmt(entry.per_paper[paper]) for paper in board.papers)
-        lines.append(f"| {entry.agent} | {cells} |")
+        lines.append(f"| {name(entry)} | {cells} |")
     categories = sorted({c for entry in board.entries for c in entry.per_category})
     if categories:
         lines += [
@@ -92,8 +97,25 @@ def markdown(board: Leaderboard) -> str:
             cells = " | ".join(
                 _fmt(entry.per_category[c]) if c in entry.per_category else "-" for c in categories
             )
-            lines.append(f"| {entry.agent} | {cells} |")
-    notes = [(entry.agent, note) for entry in board.entries for note in _notes(entry)]
+            lines.append(f"| {name(entry)} | {cells} |")
+    times = list(dict.fromkeys(label for entry in board.entries for label in entry.score_at))
+    if times:
+        lines += [
+            "",
+            "## Score against time",
+            "",
+            "The submission as it was at each time of the agent's working time (--grade-at), "
+            "reproduced and graded like the final one.",
+            "",
+            "| agent | " + " | ".join(times) + " | end |",
+            "|---|" + "---|" * (len(times) + 1),
+        ]
+        for entry in board.entries:
+            cells = " | ".join(
+                _fmt(entry.score_at[t]) if t in entry.score_at else "-" for t in times
+            )
+            lines.append(f"| {name(entry)} | {cells} | {_fmt(entry.score)} |")
+    notes = [(name(entry), note) for entry in board.entries for note in _notes(entry)]
     if notes:
         lines += ["", "## Notes", ""] + [f"- {agent}: {note}" for agent, note in notes]
     lines += [
@@ -129,7 +151,7 @@ def score_chart(board: Leaderboard) -> str:
             colour = _PALETTE[index % len(_PALETTE)]
             parts.append(
                 f'<rect x="{left}" y="{y}" width="{score * width:.1f}" height="{bar - 3}" '
-                f'fill="{colour}"><title>{escape(entry.agent)}: {_fmt(value)}</title></rect>'
+                f'fill="{colour}"><title>{escape(name(entry))}: {_fmt(value)}</title></rect>'
             )
             if value.stderr is not None and value.mean is not None:
                 low = max(0.0, value.mean - value.stderr) * width + left
@@ -159,7 +181,7 @@ def score_chart(board: Leaderboard) -> str:
 def html(board: Leaderboard) -> str:
     legend = "".join(
         f'<li><span style="background:{_PALETTE[i % len(_PALETTE)]}"></span>'
-        f"{escape(entry.agent)}</li>"
+        f"{escape(name(entry))}</li>"
         for i, entry in enumerate(board.entries)
     )
     body = _markdown_tables_as_html(board)

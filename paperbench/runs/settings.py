@@ -16,7 +16,9 @@ from paperbench.agents.specs import load_agent_spec
 from paperbench.grading.options import JudgeOptions
 from paperbench.options import opt
 from paperbench.reproduction.options import ReproductionOptions
+from paperbench.runs.presets import PresetName
 from paperbench.secrets import strip_userinfo
+from paperbench.splits import SplitName
 
 
 class RunOptions(BaseModel):
@@ -24,7 +26,29 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    papers: list[str] = opt(..., "Paper ids or bundle folders (repeat, or a,b).")
+    papers: list[str] = opt(
+        [], "Paper ids or bundle folders (repeat, or a,b).", default_help="the --split's"
+    )
+    split: SplitName | None = opt(
+        None, "PaperBench's paper split (brought in by `paperbench papers import`)."
+    )
+    preset: PresetName | None = opt(
+        None,
+        "Run conditions of another benchmark for every paper: `paperbench` gives internet, "
+        "an NVIDIA GPU and PaperBench's time limits (a paper's config.yaml and explicit "
+        "options still win).",
+    )
+    allow_cpu_fallback: bool = opt(
+        False,
+        "Run a paper that needs a GPU without one when the host has none (else refused).",
+        fingerprint=False,
+    )
+    dry_run: bool = opt(
+        False,
+        "Print each run's image, limits, GPUs, network, env names, judge and estimated judge "
+        "cost, then exit without starting anything.",
+        fingerprint=False,
+    )
     seeds: int = opt(1, "Runs per paper.", ge=1)
     first_seed: int = opt(0, "Number of the first seed.", ge=0)
     concurrency: int = opt(1, "Runs at once (each run's stages go one after another).", ge=1)

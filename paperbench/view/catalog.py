@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from paperbench.errors import PaperbenchError
-from paperbench.grading.overrides import OverrideError, reviewed_score, score_tree
+from paperbench.grading.overrides import OverrideError, reviewed_score
 from paperbench.view.files import read_json
 from paperbench.view.lines import LineIndex
 
@@ -37,7 +37,7 @@ STAGES = ("agent", "reproduction", "grading")
 RUN_MARKERS = ("state.json", "run.json")
 STAGE_FOLDERS = {"agent", "reproduction", "grading", "submission"}
 _SEED = re.compile(r"^seed-(\d+)$")
-_GRADED_AT = re.compile(r"^at-(\d+(?:\.\d+)?)$")
+_MAX_TIME_POINTS = 1000
 
 
 class UnknownRun(PaperbenchError):
@@ -225,27 +225,28 @@ def _bounded_list(value: Any, limit: int) -> tuple[list[Any], int]:
 
 
 def _graded_snapshots(root: Path) -> list[dict[str, Any]]:
-    """Scores of snapshot grades, ``grading/at-<seconds>/graded_tree.json``, by time."""
+    """The run's score at each ``--grade-at`` time, from ``run.json``'s timeline (the
+    orchestrator's record of ``RUN/at/<time>/``), by time; a point that is not a number says
+    so instead of being plotted."""
+    record, _ = read_json(root / "run.json")
+    timeline = record.get("timeline") if isinstance(record, dict) else None
     points: list[dict[str, Any]] = []
-    grading = root / "grading"
-    if not grading.is_dir():
-        return points
-    for folder in sorted(grading.iterdir()):
-        match = _GRADED_AT.match(folder.name)
-        if not match or folder.is_symlink() or not folder.is_dir():
+    for entry in timeline if isinstance(timeline, list) else []:
+        if not isinstance(entry, dict):
             continue
-        tree, problem = read_json(folder / "graded_tree.json")
-        point: dict[str, Any] = {"seconds": float(match.group(1)), "folder": folder.name}
-        if isinstance(tree, dict):
-            try:
-                summary = score_tree(tree)
-                point.update(score=summary.score, invalid=len(summary.invalid))
-            except OverrideError as error:
-                point["problem"] = str(error)
+        seconds, score = entry.get("seconds"), entry.get("score")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+            continue
+        point: dict[str, Any] = {"seconds": float(seconds), "label": str(entry.get("label", ""))}
+        if isinstance(score, int | float) and not isinstance(score, bool):
+            point.update(score=float(score), invalid=entry.get("invalid_leaves", 0))
         else:
-            point["problem"] = problem or "not a graded tree"
+            point["problem"] = "no score recorded"
+        failures = entry.get("failures")
+        if isinstance(failures, list) and failures:
+            point["failures"] = [str(f.get("kind", "")) for f in failures if isinstance(f, dict)]
         points.append(point)
-    return sorted(points, key=lambda point: point["seconds"])
+    return sorted(points, key=lambda point: point["seconds"])[:_MAX_TIME_POINTS]
 
 
 def overview(run_id: str, root: Path) -> dict[str, Any]:

@@ -49,17 +49,17 @@ def test_a_malformed_record_is_reported_not_fatal(run_dir: Path) -> None:
 
 
 def test_graded_snapshots_are_scored_by_time(run_dir: Path) -> None:
-    tree = json.loads((run_dir / "grading" / "graded_tree.json").read_text())
-    tree["sub_tasks"][0]["sub_tasks"][0]["score"] = 0.0
-    for seconds in ("600", "60"):
-        folder = run_dir / "grading" / f"at-{seconds}"
-        folder.mkdir()
-        (folder / "graded_tree.json").write_text(json.dumps(tree))
-    (run_dir / "grading" / "at-900").mkdir()
+    record = json.loads((run_dir / "run.json").read_text())
+    record["timeline"] = [
+        {"label": "10m", "seconds": 600, "snapshot": 1, "score": 0.5},
+        {"label": "1m", "seconds": 60, "snapshot": 0, "score": 0.0},
+        {"label": "15m", "seconds": 900, "snapshot": None, "score": "high"},
+    ]
+    (run_dir / "run.json").write_text(json.dumps(record))
     points = overview("0/x", run_dir)["graded_snapshots"]
     assert [(p["seconds"], p.get("score"), bool(p.get("problem"))) for p in points] == [
         (60.0, 0.0, False),
-        (600.0, 0.0, False),
+        (600.0, 0.5, False),
         (900.0, None, True),
     ]
 
