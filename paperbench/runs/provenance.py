@@ -51,6 +51,7 @@ class Provenance(BaseModel):
     judge: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     option_sources: dict[str, str] = Field(default_factory=dict)
+    node: str | None = Field(default=None, description="the Ray node that ran it (--executor ray)")
 
 
 def redact(value: Any, name: str = "") -> Any:
@@ -85,6 +86,7 @@ def collect(
     options: dict[str, Any] | None = None,
     option_sources: dict[str, str] | None = None,
     command_line: list[str] | None = None,
+    node: str | None = None,
 ) -> Provenance:
     """Gather provenance for one run; every free-form value passes through :func:`redact`."""
     sha, dirty = git_revision()
@@ -105,4 +107,5 @@ def collect(
         judge=redact(judge or {}),
         options=redact(options or {}),
         option_sources=dict(option_sources or {}),
+        node=node,
     )

@@ -8,6 +8,7 @@ option is declared once (:mod:`paperbench.options`) and reaches its stage unchan
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,6 +30,20 @@ class RunOptions(BaseModel):
     concurrency: int = opt(1, "Runs at once (each run's stages go one after another).", ge=1)
     runs_dir: Path = opt(Path("runs"), "Where run directories go.")
     papers_dir: list[Path] | None = opt(None, "Extra folders of paper bundles.")
+    executor: Literal["local", "ray"] = opt(
+        "local",
+        "Where runs go: local (this machine, --concurrency at once) or ray (one task per run "
+        "on a Ray cluster, whose nodes' `docker` resources say how many at once; needs "
+        "pip install 'paperbench[ray]').",
+        fingerprint=False,
+    )
+    ray_address: str | None = opt(
+        None,
+        "With --executor ray: the cluster, HOST:PORT or auto (the one `ray start` began on "
+        "this machine).",
+        fingerprint=False,
+        default_help="a private Ray on this machine, --concurrency sandboxes",
+    )
     live: bool | None = opt(
         None,
         "Show the live table; without it, one line per stage change.",
