@@ -142,26 +142,36 @@ def pinned(ray: Any, node_id: str) -> dict[str, Any]:
     }
 
 
-def clean_cluster(ray: Any, run_ids: list[str] | None) -> list[tuple[str, list[str]]]:
+@dataclass(frozen=True)
+class NodeCleanup:
+    """What a node's cleanup task removed, or why it could not."""
+
+    node: str
+    removed: list[str]
+    problem: str | None = None
+
+
+def clean_cluster(ray: Any, run_ids: list[str] | None) -> list[NodeCleanup]:
     """Remove the labelled sandboxes of ``run_ids`` (all of them: None) on every node that holds
-    sandboxes, with a task pinned to each; (node, what it removed) per node that answered, and
-    (node, ["failed: ..."]) for one that could not."""
+    sandboxes, with a task pinned to each; one :class:`NodeCleanup` per node."""
     remote = ray.remote(clean_node)
     nodes = docker_nodes(ray)
     refs = [remote.options(**pinned(ray, node["NodeID"])).remote(run_ids) for node in nodes]
-    found: list[tuple[str, list[str]]] = []
+    found: list[NodeCleanup] = []
     for node, ref in zip(nodes, refs, strict=True):
         try:
-            found.append(ray.get(ref, timeout=NODE_TASK_SECONDS))
+            name, removed = ray.get(ref, timeout=NODE_TASK_SECONDS)
+            found.append(NodeCleanup(name, removed))
         except Exception as error:
             name = str(node.get("NodeName") or node["NodeID"][:8])
-            found.append((name, [f"failed: {_first_line(error)}"]))
+            found.append(NodeCleanup(name, [], _summary(error)))
     return found
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return (text[-1] if text else type(error).__name__)[:300]
+def _summary(error: BaseException) -> str:
+    """One line of ``error``: Ray puts the exception's own message last."""
+    text = [line for line in str(error).strip().splitlines() if line.strip()]
+    return (text[-1].strip() if text else type(error).__name__)[:300]
 
 
 def demands(cpus: float, memory_mb: int, gpus: int) -> dict[str, Any]:
@@ -310,12 +320,14 @@ class RayExecutor:
         for report in reports:
             if report.problems:
                 raise PaperbenchError(report.problems[0])
-        self._report_cleanup([(report.name, report.removed) for report in reports])
+        self._report_cleanup([NodeCleanup(report.name, report.removed) for report in reports])
 
-    def _report_cleanup(self, found: list[tuple[str, list[str]]]) -> None:
-        for name, removed in found:
-            for item in removed:
-                self.say(f"node {name}: removed a leftover {item}")
+    def _report_cleanup(self, found: list[NodeCleanup]) -> None:
+        for cleanup in found:
+            for item in cleanup.removed:
+                self.say(f"node {cleanup.node}: removed a leftover {item}")
+            if cleanup.problem:
+                self.say(f"node {cleanup.node}: could not remove leftovers: {cleanup.problem}")
 
     async def _collect(
         self, ray: Any, orchestrator: Orchestrator, pending: dict[Any, RunStatus], board: Any
@@ -384,7 +396,7 @@ class RayExecutor:
                 raise
             lost = error
         where = f"on node {status.node}" if status.node else "before it reached a node"
-        reason = f"Ray lost the run {where}: {type(lost).__name__}: {_first_line(lost)}"
+        reason = f"Ray lost the run {where}: {type(lost).__name__}: {_summary(lost)}"
         paper = orchestrator.paper(status.paper_id)
         self._report_cleanup(clean_cluster(ray, [orchestrator.run_id(paper, status.seed)]))
         return orchestrator.record_lost_run(status, reason)
@@ -416,7 +428,7 @@ class RayExecutor:
                 continue
 
 
-def in_cluster_cleanup(address: str, run_id: str | None) -> list[tuple[str, list[str]]]:
+def in_cluster_cleanup(address: str, run_id: str | None) -> list[NodeCleanup]:
     """``paperbench sandbox cleanup --ray-address``: remove the sandboxes of ``run_id`` (all:
     None) on every node of the cluster at ``address``; (node, removed) per node.
 

@@ -357,3 +357,24 @@ def test_a_leftover_of_the_run_is_removed_on_its_node_before_the_run_starts(
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             planted.remove(force=True)
+
+
+def test_sandbox_cleanup_with_a_ray_address_removes_the_run_on_every_node(
+    cluster: NamespacedRayCluster, docker_engine: docker.DockerClient, reproducer_image: str
+) -> None:
+    run_id = f"ray-cleanup-{os.getpid()}"
+    planted = docker_engine.containers.create(
+        reproducer_image,
+        ["sleep", "600"],
+        name=f"paperbench-{run_id}-planted",
+        labels=sandbox_labels(run_id, "agent"),
+    )
+    try:
+        command = ["sandbox", "cleanup", "--run", run_id, "--ray-address", cluster.address]
+        out = finish(cluster.paperbench(*command))
+        assert "node node-1: removed" in out and "node node-2: removed" in out
+        assert f"container {planted.name} ({run_id})" in out
+        assert containers_of(docker_engine, run_id) == []
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            planted.remove(force=True)
