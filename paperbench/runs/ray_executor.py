@@ -63,6 +63,8 @@ MiB = 1024 * 1024
 
 #: How long a polite cancel may take before the tasks are force-cancelled.
 GRACE_SECONDS = 20.0
+#: How long force-cancelled tasks get to end before the nodes are cleaned.
+FORCE_WAIT_SECONDS = 10.0
 #: How long a node's check or cleanup task may take.
 NODE_TASK_SECONDS = 120.0
 POLL_SECONDS = 0.1
@@ -316,7 +318,12 @@ class RayExecutor:
             remote.options(**pinned(ray, node["NodeID"])).remote(request.model_dump_json())
             for node in nodes
         ]
-        reports: list[NodeReport] = ray.get(refs, timeout=NODE_TASK_SECONDS)
+        try:
+            reports: list[NodeReport] = ray.get(refs, timeout=NODE_TASK_SECONDS)
+        except Exception as error:
+            raise PaperbenchError(
+                f"a node of the Ray cluster did not answer its check: {_summary(error)}"
+            ) from None
         for report in reports:
             if report.problems:
                 raise PaperbenchError(report.problems[0])
@@ -426,6 +433,8 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             except Exception:  # finished meanwhile
                 continue
+        if refs:  # let the killed workers go before the pinned cleanup lists what they left
+            ray.wait(refs, num_returns=len(refs), timeout=FORCE_WAIT_SECONDS)
 
 
 def in_cluster_cleanup(address: str, run_id: str | None) -> list[NodeCleanup]:

@@ -44,8 +44,10 @@ FAST_HEALTH_CHECKS = {
 class NamespacedRayCluster:
     """Start with :meth:`start`, stop with :meth:`stop` (or use as a context manager)."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, sandboxes: int = NODE_SANDBOXES) -> None:
+        """``sandboxes``: the ``docker`` resource each worker node advertises."""
         self.env = dict(env or {})
+        self.sandboxes = sandboxes
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.nodes: list[str] = []
@@ -64,7 +66,10 @@ class NamespacedRayCluster:
 
     def start(self) -> NamespacedRayCluster:
         (self.temp / "ray").mkdir()
-        script = f"ip link set lo up && exec {sys.executable} -m tests.support.ray_cluster"
+        script = (
+            f"ip link set lo up && exec {sys.executable} -m tests.support.ray_cluster "
+            f"{self.sandboxes}"
+        )
         self.process = subprocess.Popen(
             ["unshare", "-n", "sh", "-c", script],
             cwd=REPO_ROOT,
@@ -159,7 +164,7 @@ def serve_in_namespace(netns: str, start: Any) -> None:
         raise failure[0]
 
 
-def _cluster_main() -> None:
+def _cluster_main(sandboxes: int) -> None:
     """The cluster process: start, then obey stdin until ``quit`` or its end."""
     from ray.cluster_utils import Cluster
 
@@ -173,7 +178,7 @@ def _cluster_main() -> None:
 
     def add(name: str) -> None:
         nodes[name] = cluster.add_node(
-            num_cpus=NODE_CPUS, resources={"docker": NODE_SANDBOXES}, node_name=name
+            num_cpus=NODE_CPUS, resources={"docker": sandboxes}, node_name=name
         )
 
     try:
@@ -197,7 +202,7 @@ def _cluster_main() -> None:
 
 
 if __name__ == "__main__":
-    _cluster_main()
+    _cluster_main(int(sys.argv[1]) if len(sys.argv) > 1 else NODE_SANDBOXES)
 
 
 def containers_of(engine: Any, run_id: str) -> list[Any]:
