@@ -30,6 +30,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,47 +93,76 @@ def run_args(scratch: Path, name: str, seeds: int, judge: ScriptedLLMServer) -> 
     ]
 
 
-def on_cluster(sandboxes: int, scratch: Path, seeds: int, name: str) -> tuple[float, float]:
-    """(cluster start seconds, run wall seconds) on a fresh cluster of 2 x ``sandboxes``."""
+@dataclass
+class Figures:
+    """Wall seconds of a small and a large batch of fresh runs under one configuration."""
+
+    label: str
+    small: float
+    large: float
+    cluster_start: float | None = None
+
+    def per_run(self, small_runs: int, large_runs: int) -> float:
+        """Wall seconds each extra run adds: the slope between the two batches, which leaves
+        out what every command pays once (starting, connecting, checking nodes, cleaning)."""
+        return (self.large - self.small) / (large_runs - small_runs)
+
+    def fixed(self, small_runs: int, large_runs: int) -> float:
+        return self.small - small_runs * self.per_run(small_runs, large_runs)
+
+
+def batches(
+    ns: NamespacedRayCluster, scratch: Path, name: str, seeds: tuple[int, int], extra: list[str]
+) -> tuple[float, float]:
+    judge = ScriptedLLMServer(default=score_development_only)
+    serve_in_namespace(ns.netns, judge.start)
+    try:
+        # One run first, not measured: a fresh cluster's first command starts its workers
+        # cold, which a long-lived cluster pays once, not per command.
+        warm = run_args(scratch, f"{name}-warm", 1, judge)
+        warm[warm.index("--papers") + 1] = PAPERS[0]
+        timed_run(ns, [*warm, *extra])
+        small = timed_run(ns, [*run_args(scratch, f"{name}-small", seeds[0], judge), *extra])
+        large = timed_run(ns, [*run_args(scratch, name, seeds[1], judge), *extra])
+    finally:
+        judge.stop()
+    return small, large
+
+
+def on_cluster(sandboxes: int, scratch: Path, seeds: tuple[int, int], name: str) -> Figures:
     started = time.monotonic()
-    with NamespacedRayCluster(
-        env={"PAPERBENCH_HOME": str(scratch / f"home-{name}")}, sandboxes=sandboxes
-    ) as cluster:
+    env = {"PAPERBENCH_HOME": str(scratch / f"home-{name}")}
+    with NamespacedRayCluster(env=env, sandboxes=sandboxes) as cluster:
         up = time.monotonic() - started
-        judge = ScriptedLLMServer(default=score_development_only)
-        serve_in_namespace(cluster.netns, judge.start)
-        try:
-            args = run_args(scratch, name, seeds, judge)
-            wall = timed_run(
-                cluster, [*args, "--executor", "ray", "--ray-address", cluster.address]
-            )
-        finally:
-            judge.stop()
-    return up, wall
+        extra = ["--executor", "ray", "--ray-address", cluster.address]
+        small, large = batches(cluster, scratch, name, seeds, extra)
+    label = f"ray, 2 nodes x {sandboxes} sandbox{'es' if sandboxes > 1 else ''}"
+    return Figures(label, small, large, up)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds per paper (4 papers)")
+    parser.add_argument("--small-seeds", type=int, default=2, help="seeds of the small batch")
     options = parser.parse_args()
-    runs = len(PAPERS) * options.seeds
+    seeds = (options.small_seeds, options.seeds)
+    small_runs, runs = len(PAPERS) * seeds[0], len(PAPERS) * seeds[1]
     with tempfile.TemporaryDirectory(prefix="pb-ray-bench-") as folder:
         scratch = Path(folder)
         for paper in PAPERS:
             write_paper(scratch / "papers", paper, (1, 1, 1))
         # The local executor runs in the same namespace as the clusters, with its own judge.
         with NamespacedRayCluster(env={"PAPERBENCH_HOME": str(scratch / "home-local")}) as ns:
-            judge = ScriptedLLMServer(default=score_development_only)
-            serve_in_namespace(ns.netns, judge.start)
-            try:
-                local = timed_run(
-                    ns, [*run_args(scratch, "local", options.seeds, judge), "--concurrency", "2"]
-                )
-            finally:
-                judge.stop()
-        up_1, ray_1 = on_cluster(1, scratch, options.seeds, "ray-2x1")
-        up_2, ray_2 = on_cluster(2, scratch, options.seeds, "ray-2x2")
-        problems = {name: failed(scratch / name) for name in ("local", "ray-2x1", "ray-2x2")}
+            local = Figures(
+                "local, --concurrency 2",
+                *batches(ns, scratch, "local", seeds, ["--concurrency", "2"]),
+            )
+        ray_1 = on_cluster(1, scratch, seeds, "ray-2x1")
+        ray_2 = on_cluster(2, scratch, seeds, "ray-2x2")
+        names = ("local", "ray-2x1", "ray-2x2")
+        problems = {
+            name: failed(scratch / name) + failed(scratch / f"{name}-small") for name in names
+        }
         leftovers = [
             container
             for container in docker.from_env().containers.list(
@@ -140,24 +170,30 @@ def main() -> None:
             )
             if container.labels.get(RUN_ID, "").startswith("replay.bench-")
         ]
-    print(f"{runs} runs (replay agent, Docker reproduction, scripted judge), wall time:")
-    print(f"  local, --concurrency 2          {local:8.1f} s   {local / runs:6.2f} s/run")
     print(
-        f"  ray, 2 nodes x 1 sandbox        {ray_1:8.1f} s   {ray_1 / runs:6.2f} s/run"
-        f"   (cluster start {up_1:.1f} s, not counted)"
+        f"replay agent, Docker reproduction, scripted judge; fresh runs; "
+        f"batches of {small_runs} and {runs} runs"
+    )
+    print(f"  {'':28s} {runs} runs     per run (slope)   once per command")
+    for row in (local, ray_1, ray_2):
+        note = "" if row.cluster_start is None else f"   (cluster start {row.cluster_start:.1f} s)"
+        print(
+            f"  {row.label:28s} {row.large:7.1f} s   {row.per_run(small_runs, runs):6.2f} s"
+            f"          {row.fixed(small_runs, runs):6.1f} s{note}"
+        )
+    slots = 2
+    added = (ray_1.per_run(small_runs, runs) - local.per_run(small_runs, runs)) * slots
+    print(
+        f"Ray's overhead per run at equal concurrency ({slots} at once): {added:+.2f} s of a "
+        f"slot's time (target <= 0.5 s); once per command: "
+        f"{ray_1.fixed(small_runs, runs) - local.fixed(small_runs, runs):+.1f} s"
     )
     print(
-        f"  ray, 2 nodes x 2 sandboxes      {ray_2:8.1f} s   {ray_2 / runs:6.2f} s/run"
-        f"   (cluster start {up_2:.1f} s, not counted)"
+        f"{runs} runs: ray/local wall time {ray_1.large / local.large:.2f} at equal concurrency, "
+        f"{ray_2.large / local.large:.2f} with 4 sandboxes on this 2-core machine"
     )
-    overhead = (ray_1 - local) * 2 / runs
-    print(
-        f"Ray's overhead per run at equal concurrency (2): {overhead:+.2f} s "
-        f"(target <= 0.5 s); ratio ray/local {ray_1 / local:.2f}"
-    )
-    print(f"4 sandboxes instead of 2 on this 2-core machine: {ray_1 / ray_2:.2f}x faster")
     print(f"paperbench containers left afterwards: {len(leftovers)}")
-    for name in ("local", "ray-2x1", "ray-2x2"):
+    for name in names:
         for line in problems[name]:
             print(f"  failed run ({name}): {line}")
 

@@ -269,9 +269,20 @@ class RayExecutor:
             await self._stop(ray, list(pending))
             raise
         finally:
+            self._finish(ray, run_ids, board)
+        return [records[id(status)] for status in statuses]
+
+    def _finish(self, ray: Any, run_ids: list[str], board: Any) -> None:
+        """Step 4 of the module docstring; a cluster that stopped answering is said, not
+        raised, so it never hides why the command is ending."""
+        try:
             self._report_cleanup(clean_cluster(ray, run_ids))
             ray.kill(board)
-        return [records[id(status)] for status in statuses]
+        except Exception as error:
+            self.say(
+                f"could not clean the nodes ({_summary(error)}); `paperbench sandbox cleanup "
+                "--run ID --ray-address ADDR` removes a run's sandboxes later"
+            )
 
     def _check_nodes(
         self, ray: Any, orchestrator: Orchestrator, settings: Any, run_ids: list[str]

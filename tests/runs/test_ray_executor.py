@@ -311,19 +311,18 @@ def test_what_a_killed_driver_leaves_is_removed_before_the_next_run_resumes(
     agent_image: str,
 ) -> None:
     """Ray ends a dead driver's tasks: their workers get SIGTERM and may or may not finish
-    their cleanup before being killed; whatever stays is removed by the next run's node
-    check, before any stage starts."""
+    their cleanup before being killed (which of the container and its volume is still there
+    varies); the next run removes whatever stayed before it resumes."""
     args, run_dir = sleepy_run(tmp_path, cluster, judge, "ray-driver-lost", seconds=8)
     run_id = "replay.ray-driver-lost.seed0"
     driver = cluster.paperbench(*args)
     wait_for_stage(run_dir, "reproduction", driver, lambda: containers_of(docker_engine, run_id))
     driver.kill()
     finish(driver, -signal.SIGKILL)
-    left = find_leftovers(docker_engine, run_id)
 
     out = finish(cluster.paperbench(*args))
-    for item in left:
-        assert f"removed a leftover {item.kind} {item.name}" in out
+    removals = [line for line in out.splitlines() if "removed a leftover" in line]
+    assert all(line.endswith(f"({run_id})") for line in removals)
     assert find_leftovers(docker_engine, run_id) == []
     stages = json.loads((run_dir / "state.json").read_text())["stages"]
     assert {name: entry["attempts"] for name, entry in stages.items()} == {
@@ -378,3 +377,21 @@ def test_sandbox_cleanup_with_a_ray_address_removes_the_run_on_every_node(
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             planted.remove(force=True)
+
+
+def test_a_key_the_nodes_lack_stops_the_command_in_one_line_before_any_run(
+    tmp_path: Path, cluster: NamespacedRayCluster, judge: ScriptedLLMServer
+) -> None:
+    """The driver has the judge's key, the nodes do not: the driver never sends it, so each
+    node's own check refuses, naming the node and the key."""
+    write_paper(tmp_path / "papers", "ray-no-key", (1, 1, 1))
+    script = str(replay_script(tmp_path))
+    args = on_ray(cluster, *run_args(tmp_path, judge, "ray-no-key", "--replay-script", script))
+    args[args.index("--judge") + 1] = "openai/gpt-4o"
+    key = "sk-test-driver-only-0123456789abcdef"
+    driver = cluster.paperbench(*args, env={"OPENAI_API_KEY": key})
+    out, err = driver.communicate(timeout=300)
+    assert driver.returncode == 2, out + err
+    [line] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: node node-") and "OPENAI_API_KEY" in line
+    assert not (tmp_path / "runs").exists()

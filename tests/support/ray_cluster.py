@@ -30,6 +30,7 @@ from typing import Any
 from tests.support.paths import REPO_ROOT
 
 CLONE_NEWNET = 0x40000000
+MODEL_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 NODE_CPUS = 2
 NODE_SANDBOXES = 2
 #: Node death noticed in about 2 s instead of Ray's default 30.
@@ -54,9 +55,11 @@ class NamespacedRayCluster:
         self.temp = Path(tempfile.mkdtemp(prefix="pbray-", dir="/tmp"))
 
     def environment(self) -> dict[str, str]:
-        """What every process of the cluster and every driver runs with."""
+        """What every process of the cluster and every driver runs with: this process's
+        environment without model keys (a test that needs one passes it)."""
+        inherited = {k: v for k, v in os.environ.items() if k not in MODEL_KEYS}
         return {
-            **os.environ,
+            **inherited,
             "PYTHONPATH": str(REPO_ROOT),
             "RAY_TMPDIR": str(self.temp),
             "NO_COLOR": "1",
