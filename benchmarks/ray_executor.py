@@ -165,10 +165,10 @@ def main() -> None:
         }
         leftovers = [
             container
-            for container in docker.from_env().containers.list(
+            for container in docker.from_env().api.containers(
                 all=True, filters={"label": f"{MANAGED}=true"}
             )
-            if container.labels.get(RUN_ID, "").startswith("replay.bench-")
+            if (container.get("Labels") or {}).get(RUN_ID, "").startswith("replay.bench-")
         ]
     print(
         f"replay agent, Docker reproduction, scripted judge; fresh runs; "

@@ -208,11 +208,13 @@ if __name__ == "__main__":
     _cluster_main(int(sys.argv[1]) if len(sys.argv) > 1 else NODE_SANDBOXES)
 
 
-def containers_of(engine: Any, run_id: str) -> list[Any]:
-    """The containers (running or not) labelled with ``run_id``."""
+def containers_of(engine: Any, run_id: str) -> list[str]:
+    """The names of the containers (running or not) labelled with ``run_id``, in one call to
+    the engine (listing, then inspecting each, fails on one removed in between)."""
     from paperbench.sandbox.labels import RUN_ID
 
-    return list(engine.containers.list(all=True, filters={"label": f"{RUN_ID}={run_id}"}))
+    found = engine.api.containers(all=True, filters={"label": f"{RUN_ID}={run_id}"})
+    return [str(container["Names"][0]).lstrip("/") for container in found]
 
 
 def wait_for_stage(
