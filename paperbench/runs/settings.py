@@ -7,10 +7,11 @@ option is declared once (:mod:`paperbench.options`) and reaches its stage unchan
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from paperbench.agents.options import AgentOptions
 from paperbench.agents.specs import load_agent_spec
@@ -50,6 +51,17 @@ class RunOptions(BaseModel):
         negative=True,
         default_help="when stdout is a terminal",
     )
+
+    @field_validator("runs_dir", mode="before")
+    @classmethod
+    def _a_folder(cls, value: object) -> object:
+        """A URL (``s3://...``) would silently become a local folder named ``s3:``."""
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(value)):
+            raise ValueError(
+                f"{value}: URLs are not supported, give a folder (with --executor ray, one "
+                "every node sees at the same path)"
+            )
+        return value
 
     def paper_names(self) -> list[str]:
         return [name for item in self.papers for name in item.split(",") if name]
