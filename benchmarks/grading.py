@@ -85,8 +85,13 @@ def build_fixture(root: Path, paper_id: str) -> tuple[Path, Path]:
         while count_tokens("\n".join(lines)) < per_file:
             words = [w.strip(".,()$:;'\"").lower() for w in rng.choice(sentences).split()]
             name = "_".join(w for w in words if w.isidentifier())[:40] or "step"
-            lines += [f"def {name}_{len(lines)}(x, lr=1e-3):", f"    # {rng.choice(sentences)}",
-                      "    y = np.tanh(x) * lr", "    return y.sum()", ""]
+            lines += [
+                f"def {name}_{len(lines)}(x, lr=1e-3):",
+                f"    # {rng.choice(sentences)}",
+                "    y = np.tanh(x) * lr",
+                "    return y.sum()",
+                "",
+            ]
         (submission / f"module_{index:02d}.py").write_text("\n".join(lines))
     (submission / "README.md").write_text("# Reproduction\n\n" + "\n".join(sentences[:40]))
     (submission / "reproduce.sh").write_text("#!/bin/bash\nset -e\npython module_00.py\n")
@@ -107,9 +112,19 @@ def start_server(workdir: Path, latency: float) -> tuple[subprocess.Popen[bytes]
     address_file = workdir / "server.address"
     with open(workdir / "server.log", "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.llm_server", "--latency", str(latency),
-             "--address-file", str(address_file)],
-            cwd=REPO, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "tests.support.llm_server",
+                "--latency",
+                str(latency),
+                "--address-file",
+                str(address_file),
+            ],
+            cwd=REPO,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
         )
     deadline = time.monotonic() + 30
     while not address_file.exists():
@@ -240,9 +255,18 @@ def child(args: argparse.Namespace) -> None:
     result = grade_sync(inputs, Path(args.out))
     seconds = time.monotonic() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak, "ledger": result.ledger.model_dump(),
-                      "items": result.summary.items, "invalid": len(result.summary.invalid),
-                      "calls": result.calls_planned}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak,
+                "ledger": result.ledger.model_dump(),
+                "items": result.summary.items,
+                "invalid": len(result.summary.invalid),
+                "calls": result.calls_planned,
+            }
+        )
+    )
 
 
 def run_child(env: dict[str, str], **kwargs: Any) -> dict[str, Any]:
@@ -289,18 +313,27 @@ def main() -> None:
 def run_judge(args: argparse.Namespace, work: Path, bundle: Path, repro: Path,
               env: dict[str, str]) -> None:
     paper_tokens = count_tokens((bundle / "paper.md").read_text())
-    files = sorted(p for p in (repro / "submission").rglob("*") if p.is_file()
-                   and "results" not in p.parts)
+    files = sorted(
+        p for p in (repro / "submission").rglob("*") if p.is_file() and "results" not in p.parts
+    )
     sub_tokens = sum(count_tokens(p.read_text()) for p in files)
     leaves = sum(1 for _ in load_rubric(bundle / "rubric.json").leaves())
-    print(f"fixture: {args.paper} rubric, {leaves} leaves; paper {paper_tokens} tokens; "
-          f"submission {len(files)} files, {sub_tokens} tokens; latency {args.latency} s/call")
+    print(
+        f"fixture: {args.paper} rubric, {leaves} leaves; paper {paper_tokens} tokens; "
+        f"submission {len(files)} files, {sub_tokens} tokens; latency {args.latency} s/call"
+    )
+    env = {**os.environ, "OPENAI_API_KEY": "benchmark", "PAPERBENCH_HOME": str(work / "home")}
     server, url = start_server(work, args.latency)
     try:
         for batch in (1, 8):
             before = len(server_stats(url))
-            common = {"bundle": bundle, "reproduction": repro, "url": f"{url}/v1",
-                      "cache": work / f"cache-{batch}.sqlite", "batch": batch}
+            common = {
+                "bundle": bundle,
+                "reproduction": repro,
+                "url": f"{url}/v1",
+                "cache": work / f"cache-{batch}.sqlite",
+                "batch": batch,
+            }
             cold = run_child(env, out=work / f"out-{batch}", **common)
             stats = server_stats(url)[before:]
             warm = run_child(env, out=work / f"again-{batch}", **common)
@@ -311,8 +344,14 @@ def run_judge(args: argparse.Namespace, work: Path, bundle: Path, repro: Path,
         server.wait(timeout=10)
 
 
-def report(batch: int, leaves: int, cold: dict[str, Any], warm: dict[str, Any],
-           stats: list[dict[str, Any]], warm_requests: int) -> None:
+def report(
+    batch: int,
+    leaves: int,
+    cold: dict[str, Any],
+    warm: dict[str, Any],
+    stats: list[dict[str, Any]],
+    warm_requests: int,
+) -> None:
     ledger = cold["ledger"]
     sent = len(stats)
     input_tokens = sum(sum(t for _, _, t in r["segments"]) for r in stats)
@@ -321,23 +360,37 @@ def report(batch: int, leaves: int, cold: dict[str, Any], warm: dict[str, Any],
     cost = ledger["cost_usd"] or 0.0
     original_cost_per_leaf = ORIGINAL["usd_77_leaves"] / 77
     print(f"\n== one {'leaf' if batch == 1 else f'batch of up to {batch} leaves'} per call ==")
-    print(f"full grade:        {cold['seconds']:.1f} s wall at 64 concurrent calls "
-          f"(target < 60 s); peak memory {cold['peak_mb']:.0f} MB (target < 500 MB)")
-    print(f"calls:             {sent} for {leaves} leaves = {sent / leaves:.3f} per leaf "
-          f"(original {ORIGINAL['calls_per_leaf']:.0f}; target <= {1 if batch == 1 else 0.2})")
-    print(f"input tokens/leaf: {per_leaf:,.0f} (original {ORIGINAL['input_tokens_per_leaf']:,}; "
-          f"ratio {per_leaf / ORIGINAL['input_tokens_per_leaf']:.2f}"
-          + ("; target <= 0.20)" if batch > 1 else ")"))
-    print(f"shared prefix:     min {min(shares):.1%}, mean {sum(shares) / len(shares):.1%} of "
-          "each call's input tokens (target >= 90%)")
-    print(f"provider cache:    {ledger['cached_input_tokens'] / max(ledger['input_tokens'], 1):.1%}"
-          f" of input tokens read from the (simulated) prompt cache")
-    print(f"cost (o3-mini):    ${cost:.2f} total, ${cost / leaves:.4f} per leaf "
-          f"(original ~${original_cost_per_leaf:.4f} per leaf with caching)")
+    print(
+        f"full grade:        {cold['seconds']:.1f} s wall at 64 concurrent calls "
+        f"(target < 60 s); peak memory {cold['peak_mb']:.0f} MB (target < 500 MB)"
+    )
+    print(
+        f"calls:             {sent} for {leaves} leaves = {sent / leaves:.3f} per leaf "
+        f"(original {ORIGINAL['calls_per_leaf']:.0f}; target <= {1 if batch == 1 else 0.2})"
+    )
+    print(
+        f"input tokens/leaf: {per_leaf:,.0f} (original {ORIGINAL['input_tokens_per_leaf']:,}; "
+        f"ratio {per_leaf / ORIGINAL['input_tokens_per_leaf']:.2f}"
+        + ("; target <= 0.20)" if batch > 1 else ")")
+    )
+    print(
+        f"shared prefix:     min {min(shares):.1%}, mean {sum(shares) / len(shares):.1%} of "
+        "each call's input tokens (target >= 90%)"
+    )
+    print(
+        f"provider cache:    {ledger['cached_input_tokens'] / max(ledger['input_tokens'], 1):.1%}"
+        f" of input tokens read from the (simulated) prompt cache"
+    )
+    print(
+        f"cost (o3-mini):    ${cost:.2f} total, ${cost / leaves:.4f} per leaf "
+        f"(original ~${original_cost_per_leaf:.4f} per leaf with caching)"
+    )
     print(f"items invalid:     {cold['invalid']}")
-    print(f"cached re-grade:   {warm['seconds']:.1f} s, {warm_requests} requests reached the "
-          f"server, {warm['ledger']['cache_hits']} cache hits (target < 5 s, 0 calls); "
-          f"peak memory {warm['peak_mb']:.0f} MB")
+    print(
+        f"cached re-grade:   {warm['seconds']:.1f} s, {warm_requests} requests reached the "
+        f"server, {warm['ledger']['cache_hits']} cache hits (target < 5 s, 0 calls); "
+        f"peak memory {warm['peak_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

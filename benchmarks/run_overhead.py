@@ -83,11 +83,20 @@ def main() -> None:
         rows = [one_run(args.paper, args.judge, None) for _ in range(args.repeat)]
         label = args.judge
     print(f"paper {args.paper}, reference agent, judge {label}, {args.repeat} cold runs")
-    for key in ("total", "agent", "reproduction_script", "judge_calls", "grading_stage",
-                "overhead", "calls"):
+    for key in (
+        "total",
+        "agent",
+        "reproduction_script",
+        "judge_calls",
+        "grading_stage",
+        "overhead",
+        "calls",
+    ):
         values = [row[key] for row in rows]
-        print(f"  {key:20s} median {statistics.median(values):8.2f}   "
-              f"runs {', '.join(f'{v:.2f}' for v in values)}")
+        print(
+            f"  {key:20s} median {statistics.median(values):8.2f}   "
+            f"runs {', '.join(f'{v:.2f}' for v in values)}"
+        )
     overhead = statistics.median(row["overhead"] for row in rows)
     total = statistics.median(row["total"] for row in rows)
     print(f"harness overhead: {overhead:.2f} s of {total:.2f} s ({overhead / total:.0%})")

@@ -34,6 +34,15 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     || { echo "[tests] chromium install failed; see .paperbench/apt-chromium.log" >&2; exit 1; }
 fi
 
+# The Ray executor's tests run a cluster in a loopback-only network namespace: unshare and
+# nsenter (util-linux), ip (iproute2).
+if ! command -v ip >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
+  echo "[tests] installing Debian's iproute2 and util-linux"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      iproute2 util-linux; } >.paperbench/apt-netns.log 2>&1 \
+    || { echo "[tests] iproute2 install failed; see .paperbench/apt-netns.log" >&2; exit 1; }
+fi
+
 echo "[tests] ruff"
 .venv/bin/ruff check paperbench tests benchmarks
 echo "[tests] mypy --strict paperbench"

@@ -37,13 +37,17 @@ console = Console(highlight=False)
 
 
 def live_table(statuses: list[RunStatus]) -> Table:
-    table = Table("run", "stage", "elapsed", "cost so far", "score", "notes", expand=False)
+    """One row per run; a node column when runs go to a cluster (``--executor ray``)."""
+    nodes = any(status.node for status in statuses)
+    columns = ["run", "stage", *(["node"] if nodes else []), "elapsed", "cost so far"]
+    table = Table(*columns, "score", "notes", expand=False)
     for status in statuses:
         cost = status.cost_so_far()
         score = "" if status.score is None else f"{status.score:.3f}"
         table.add_row(
             f"{status.paper_id} seed {status.seed}",
             status.stage,
+            *([escape(status.node)] if nodes else []),
             f"{status.elapsed():.0f} s",
             "-" if cost is None else f"${cost:.4f}",
             score,
@@ -60,6 +64,8 @@ def progress_line(status: RunStatus) -> str:
         f"[run] {status.paper_id} seed {status.seed}: {status.stage} "
         f"({status.elapsed():.0f} s, cost so far {spent})"
     )
+    if status.node:
+        line += f" on {status.node}"
     if status.finished and status.score is not None:
         line += f" score {status.score:.3f}"
         if status.note:

@@ -40,6 +40,12 @@ def list_sandboxes(
 def cleanup(
     run: str | None = typer.Option(None, "--run", help="Remove this run's sandboxes."),
     remove_all: bool = typer.Option(False, "--all", help="Remove every paperbench sandbox."),
+    ray_address: str | None = typer.Option(
+        None,
+        "--ray-address",
+        envvar="PAPERBENCH_RAY_ADDRESS",
+        help="On every node of this Ray cluster (HOST:PORT or auto), not just this machine.",
+    ),
 ) -> None:
     """Kill and remove sandbox containers and their volumes, by run or all of them."""
     if (run is None) == (not remove_all):
@@ -47,6 +53,20 @@ def cleanup(
             "sandbox cleanup: say which sandboxes to remove, with --run ID or --all (not both); "
             "`paperbench sandbox ls` lists them"
         )
+    if ray_address is not None:
+        from paperbench.runs.ray_executor import in_cluster_cleanup
+
+        found = in_cluster_cleanup(ray_address, run)
+        for node in found:
+            if node.problem:
+                console.print(f"node {node.node}: failed: {node.problem}", markup=False)
+                continue
+            console.print(f"node {node.node}: removed {len(node.removed)}", markup=False)
+            for item in node.removed:
+                console.print(f"  {item}", markup=False)
+        if any(node.problem for node in found):
+            raise typer.Exit(1)
+        return
     removed = remove_leftovers(docker_client(), run)
     containers = sum(item.kind == "container" for item in removed)
     volumes = len(removed) - containers

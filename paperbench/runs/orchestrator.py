@@ -22,7 +22,6 @@ before any container starts.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import tempfile
@@ -55,6 +54,7 @@ from paperbench.papers import PaperBundle
 from paperbench.reproduction import ReproductionInputs, ReproductionResult, reproduce
 from paperbench.rubric import validate_file
 from paperbench.runs.conditions import require_devices
+from paperbench.runs.executors import Executor, LocalExecutor
 from paperbench.runs.layout import STAGES, RunPaths, Stage, slug
 from paperbench.runs.record import CategoryResult, RunRecord, TimePoint
 from paperbench.runs.settings import RunSettings
@@ -84,6 +84,7 @@ class RunStatus:
     score: float | None = None
     note: str = ""
     finished: bool = False
+    node: str = ""
 
     def elapsed(self) -> float:
         return 0.0 if self.started is None else time.monotonic() - self.started
@@ -165,6 +166,7 @@ class Orchestrator:
     #: Host GPU devices each paper's containers get (paper id -> device ids), as resolved by
     #: :func:`paperbench.runs.conditions.resolve_conditions`; none when absent.
     gpus: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    executor: Executor = field(default_factory=LocalExecutor)
 
     def __post_init__(self) -> None:
         self.label = self.settings.agent_label()
@@ -226,15 +228,12 @@ class Orchestrator:
     # -- running -----------------------------------------------------------------------------
 
     async def run_all(self) -> list[RunRecord]:
-        """Run every (paper, seed) with at most ``concurrency`` at once; records in order."""
-        gate = asyncio.Semaphore(self.settings.run.concurrency)
-        by_id = {paper.id: paper for paper in self.papers}
+        """Run every (paper, seed) on the executor (:mod:`paperbench.runs.executors`); one
+        record per run, in the order of :attr:`statuses`."""
+        return await self.executor.run_all(self)
 
-        async def one(status: RunStatus) -> RunRecord:
-            async with gate:
-                return await self.run_one(by_id[status.paper_id], status)
-
-        return list(await asyncio.gather(*(one(status) for status in self.statuses)))
+    def paper(self, paper_id: str) -> PaperBundle:
+        return next(paper for paper in self.papers if paper.id == paper_id)
 
     def make_agent(self, spec: AgentSpec, paper: PaperBundle) -> Agent | None:
         """The embedder's agent for one run, or None for the one the spec names."""
@@ -427,6 +426,28 @@ class Orchestrator:
             ) from None
 
     # -- records -------------------------------------------------------------------------------
+
+    def record_lost_run(self, status: RunStatus, reason: str) -> RunRecord:
+        """The record of a run whose process was lost mid-way (a node or worker that died): the
+        stage it was in is marked ``failed`` so that the same command redoes it, the stages it
+        had finished keep their results, and the run counts as an ``infrastructure_error``."""
+        paper = self.paper(status.paper_id)
+        run = RunContext(paper, status, self.run_id(paper, status.seed))
+        state = status.paths.load_state().stages
+        unfinished = [name for name in STAGES if name in state and state[name].status != "done"]
+        never = [name for name in STAGES if name not in state]
+        stage = (unfinished or never or [STAGES[-1]])[0]
+        for name in STAGES:
+            entry = state.get(name)
+            if entry is not None and entry.status == "done" and name != stage:
+                try:
+                    run.results[name] = self.steps[name].result.load(status.paths.stage_dir(name))
+                except ResultFileError:
+                    continue
+        if stage in state and state[stage].status == "running":
+            status.paths.mark(stage, "failed", error=reason)
+        failure = Failure(kind="infrastructure_error", stage=stage, reason=reason)
+        return self._finish(run, [failure])
 
     def _write_provenance(self, paper: PaperBundle, paths: RunPaths) -> None:
         history: list[dict[str, Any]] = []

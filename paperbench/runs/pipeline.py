@@ -14,6 +14,7 @@ from paperbench.grading.grade import judge_spec
 from paperbench.papers import PaperBundle, PaperRegistry
 from paperbench.runs import provenance
 from paperbench.runs.conditions import RunConditions, resolve_conditions
+from paperbench.runs.executors import executor_for
 from paperbench.runs.orchestrator import Orchestrator, RunStatus
 from paperbench.runs.record import RunRecord
 from paperbench.runs.settings import RunSettings
@@ -72,10 +73,15 @@ def docker_orchestrator(
     say: Callable[[str], None] = print,
     on_change: Callable[[RunStatus], None] = lambda status: None,
     conditions: RunConditions | None = None,
+    command_line: list[str] | None = None,
+    node: str | None = None,
 ) -> Orchestrator:
     """An orchestrator whose sandboxes are Docker containers, whose runs record provenance,
     and which removes containers a killed earlier invocation left behind. It has passed its
-    :meth:`~Orchestrator.preflight`: nothing has started yet.
+    :meth:`~Orchestrator.preflight`: nothing has started yet. Its executor is the one
+    ``--executor`` names; with ``ray``, images are looked up by each node on its own engine, so
+    this process needs no engine. ``command_line`` and ``node`` are what provenance records
+    when a cluster node runs this for a driver elsewhere.
 
     Raises:
         PaperbenchError: a problem that would fail every run (see ``preflight``), or no engine.
@@ -93,6 +99,8 @@ def docker_orchestrator(
             options=options,
             option_sources=option_sources,
             conditions=conditions.for_paper(paper.id) if conditions else None,
+            command_line=command_line,
+            node=node,
         ).model_dump(mode="json")
 
     def cleanup(run_id: str) -> None:
@@ -108,10 +116,13 @@ def docker_orchestrator(
         images=images,
         on_change=on_change,
         gpus=conditions.devices() if conditions else {},
+        executor=executor_for(settings, options=options, option_sources=option_sources, say=say),
     )
     orchestrator.preflight()
-    client = shared_client()
-    images.update(image_provenance(client, [AGENT_IMAGE, settings.reproduction.reproducer_image]))
+    if settings.run.executor == "local":
+        client = shared_client()
+        names = [AGENT_IMAGE, settings.reproduction.reproducer_image]
+        images.update(image_provenance(client, names))
     return orchestrator
 
 

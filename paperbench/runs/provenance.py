@@ -56,6 +56,7 @@ class Provenance(BaseModel):
         description="the preset, the --agent-env names and the paper's resolved conditions "
         "with their sources, its GPU devices and Docker device request",
     )
+    node: str | None = Field(default=None, description="the Ray node that ran it (--executor ray)")
 
 
 def redact(value: Any, name: str = "") -> Any:
@@ -125,6 +126,7 @@ def collect(
     option_sources: dict[str, str] | None = None,
     command_line: list[str] | None = None,
     conditions: dict[str, Any] | None = None,
+    node: str | None = None,
 ) -> Provenance:
     """Gather provenance for one run; every free-form value passes through :func:`redact`."""
     sha, dirty = git_revision()
@@ -148,4 +150,5 @@ def collect(
         options=redact(options or {}),
         option_sources=dict(option_sources or {}),
         conditions=redact(conditions or {}),
+        node=node,
     )

@@ -7,9 +7,11 @@ option is declared once (:mod:`paperbench.options`) and reaches its stage unchan
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from paperbench.agents.options import AgentOptions
 from paperbench.agents.specs import load_agent_spec
@@ -54,12 +56,37 @@ class RunOptions(BaseModel):
     concurrency: int = opt(1, "Runs at once (each run's stages go one after another).", ge=1)
     runs_dir: Path = opt(Path("runs"), "Where run directories go.")
     papers_dir: list[Path] | None = opt(None, "Extra folders of paper bundles.")
+    executor: Literal["local", "ray"] = opt(
+        "local",
+        "Where runs go: local (this machine, --concurrency at once) or ray (one task per run "
+        "on a Ray cluster, whose nodes' `docker` resources say how many at once; needs "
+        "pip install 'paperbench[ray]').",
+        fingerprint=False,
+    )
+    ray_address: str | None = opt(
+        None,
+        "With --executor ray: the cluster, HOST:PORT or auto (the one `ray start` began on "
+        "this machine).",
+        fingerprint=False,
+        default_help="a private Ray on this machine, --concurrency sandboxes",
+    )
     live: bool | None = opt(
         None,
         "Show the live table; without it, one line per stage change.",
         negative=True,
         default_help="when stdout is a terminal",
     )
+
+    @field_validator("runs_dir", mode="before")
+    @classmethod
+    def _a_folder(cls, value: object) -> object:
+        """A URL (``s3://...``) would silently become a local folder named ``s3:``."""
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(value)):
+            raise ValueError(
+                f"{value}: URLs are not supported, give a folder (with --executor ray, one "
+                "every node sees at the same path)"
+            )
+        return value
 
     def paper_names(self) -> list[str]:
         return [name for item in self.papers for name in item.split(",") if name]
