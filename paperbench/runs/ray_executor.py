@@ -307,12 +307,12 @@ class RayExecutor:
                 for node in nodes
                 if node["Resources"].get("CPU", 0) >= want.cpus
                 and node["Resources"].get("memory", 0) >= want.memory_mb * MiB
-                and node["Resources"].get("GPU", 0) >= want.gpus
+                and node["Resources"].get("GPU", 0) >= want.gpus.count
             ]
             if not fits:
                 raise PaperbenchError(
                     f"paper {paper.id} asks {want.cpus:g} CPUs, {want.memory_mb} MB and "
-                    f"{want.gpus} GPUs (resources in its config.yaml): no node of the Ray "
+                    f"{want.gpus.count} GPUs (resources in its config.yaml): no node of the Ray "
                     "cluster with the `docker` resource has that much"
                 )
         sha, _ = git_revision()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +155,7 @@ def run_chain(request_json: str, board: Any) -> str:
         PaperbenchError: a problem the user must fix (a paper folder this node does not see, a
             missing image or key); the driver reports it in one line.
     """
-    from paperbench.runs.pipeline import docker_orchestrator
+    from paperbench.runs.pipeline import docker_orchestrator, plan_run
 
     request = ChainRequest.model_validate_json(request_json)
     _enter(request.cwd)
@@ -164,6 +163,9 @@ def run_chain(request_json: str, board: Any) -> str:
     paper = _load_paper(request.paper_root, name)
     run = request.settings.run.model_copy(update={"first_seed": request.seed, "seeds": 1})
     settings = _on_node(request.settings.model_copy(update={"run": run}))
+    # The paper's conditions (a preset, its GPUs) are resolved here, against this node's own
+    # devices, as the driver resolved them for its dry run and preflight.
+    settings, [paper], conditions = plan_run(settings, [paper])
 
     def post(status: Any) -> None:
         if board is not None:
@@ -184,6 +186,7 @@ def run_chain(request_json: str, board: Any) -> str:
         option_sources=request.option_sources,
         say=lambda text: None,
         on_change=post,
+        conditions=conditions,
         command_line=request.command_line,
         node=name,
     )
@@ -247,21 +250,11 @@ def remove_runs(run_ids: list[str]) -> list[str]:
 
 
 def _remove(client: Any, run_id: str | None) -> list[Any]:
-    """:func:`remove_leftovers`, tolerating another remover of the same objects: nodes that
-    share an engine (several Ray nodes on one machine) clean the same run at once, and the
-    engine answers 409 "removal already in progress" to all but one."""
-    from docker.errors import APIError
-
+    """:func:`remove_leftovers` (which leaves an object to another remover of it: nodes that
+    share an engine clean the same run at once)."""
     from paperbench.sandbox.cleanup import remove_leftovers
 
-    for attempt in range(20):
-        try:
-            return remove_leftovers(client, run_id)
-        except APIError as error:
-            if error.status_code != 409 or attempt == 19:
-                raise
-            time.sleep(0.25)
-    return []
+    return remove_leftovers(client, run_id)
 
 
 def clean_node(run_ids: list[str] | None) -> tuple[str, list[str]]:

@@ -167,6 +167,10 @@ def remove_leftovers(client: docker.DockerClient, run_id: str | None = None) -> 
             client.api.remove_container(item.name, force=True, v=True)
         except NotFound:
             continue
+        except APIError as error:
+            if error.status_code == 409:  # its removal is already in progress elsewhere
+                continue
+            raise
         removed.append(item)
     for item in leftovers:
         if item.kind != "volume":

@@ -165,15 +165,26 @@ class Pump:
             self.sock.shutdown(socket.SHUT_WR)
 
 
+#: How long the daemon may take to mark an exec finished once its output has ended: on a busy
+#: 2-core machine a second was not always enough, and a command that had succeeded read as
+#: failed ("cannot find the ids of the sandbox user").
+EXIT_CODE_WAIT_SECONDS = 15.0
+
+
 def exit_code(api: docker.APIClient, exec_id: str) -> tuple[int | None, bool]:
     """The exec's exit code from the daemon, and whether it never started (pid 0)."""
+    deadline = time.monotonic() + EXIT_CODE_WAIT_SECONDS
+    pause = 0.02
     try:
-        for _ in range(20):
+        while True:
             state = api.exec_inspect(exec_id)
             if not state.get("Running"):
                 code = state.get("ExitCode")
                 return (int(code) if code is not None else None), not state.get("Pid")
-            time.sleep(0.05)
+            if time.monotonic() > deadline:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
     except DockerException:
         pass
     return None, False
