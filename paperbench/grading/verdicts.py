@@ -12,7 +12,8 @@ Schemas are strict (every property required, no extra properties) and use only k
 OpenAI's and Anthropic's structured outputs accept; the score range of a subtree is checked here
 rather than in the schema for that reason. For a provider with ``bounded_output`` (the small
 local model, whose constrained decoder honours them) the schema also bounds the explanation's
-and the evidence's lengths: a 135M model otherwise rambles until the output limit cuts its JSON.
+and the evidence's lengths: a 135M model otherwise rambles until the output limit cuts its JSON,
+and on two CPU cores every token of a reply costs it more than a line of prompt.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def _verdict_schema(continuous: bool, bounded: bool = False) -> dict[str, Any]:
     if bounded:
         if continuous:
             score.update(minimum=0, maximum=1)
-        explanation["maxLength"] = 240
-        evidence.update(maxItems=2, items={"type": "string", "maxLength": 80})
+        explanation["maxLength"] = 160
+        evidence.update(maxItems=1, items={"type": "string", "maxLength": 80})
     return {
         "type": "object",
         "properties": {"explanation": explanation, "evidence": evidence, "score": score},

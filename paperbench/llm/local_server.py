@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads_batch
     params.cache_prompt = True
+    params.n_batch = params.n_ubatch = 2048  # the prompt in fewer, larger steps
     server = xllamacpp.Server(params)
 
     stop = threading.Event()
