@@ -1,6 +1,8 @@
 """`paperbench grade`: score a submission (and its reproduction) against a paper's rubric.
 
-It takes the judge options ``run`` and ``demo`` take, under the same names. Exit status: 0
+It takes the judge options ``run`` and ``demo`` take, under the same names. With ``--gold SET``
+it then prints how the grade agrees with a hand-graded gold set (checked to grade the same
+rubric before any judge call), as ``paperbench judge-eval compare`` does. Exit status: 0
 when every item was graded; 1 when some items are invalid (the judge failed on them after its
 retries — the tree and summary are still written, and re-running the same command retries only
 those, the rest coming from the cache); 2 for a user error, including a judge that cannot be
@@ -20,8 +22,13 @@ from rich.table import Table
 
 from paperbench.cli.options import from_models, registry
 from paperbench.grading import GradeInputs, GradeResult, grade_sync
+from paperbench.grading.grade import TREE_FILE
 from paperbench.grading.options import JudgeOptions
+from paperbench.judge_eval.agreement import agreement, load_gold_tree
+from paperbench.judge_eval.console import print_agreement
+from paperbench.judge_eval.gold import GoldNode, GoldSetError, structure_differences
 from paperbench.options import opt
+from paperbench.papers import PaperBundle
 from paperbench.secrets_options import SecretsOptions
 
 console = Console(highlight=False)
@@ -39,6 +46,11 @@ class GradeCommandOptions(BaseModel):
     )
     out: Path | None = opt(None, "Output folder.", default_help="grades/PAPER-TIME")
     papers_dir: list[Path] | None = opt(None, "Extra folders of paper bundles.")
+    gold: Path | None = opt(
+        None,
+        "A gold set (folder) or its grading/expected_result.json: print the grade's agreement "
+        "with it, leaf by leaf, after grading.",
+    )
 
 
 def _print(result: GradeResult) -> None:
@@ -82,6 +94,22 @@ def _print(result: GradeResult) -> None:
     console.print(f"graded tree and records in {escape(result.out_dir)}")
 
 
+def _gold_tree(path: Path, bundle: PaperBundle) -> GoldNode:
+    """The ``--gold`` tree, checked before any judge call: it must grade this paper's rubric.
+
+    Raises:
+        GoldSetError: the file is missing or malformed, or grades another rubric.
+    """
+    tree = load_gold_tree(path)
+    differences = structure_differences(tree, bundle.rubric, limit=1)
+    if differences:
+        raise GoldSetError(
+            f"--gold {path}: not a grade of {bundle.id}'s rubric ({differences[0]}); "
+            "give the gold set of this paper"
+        )
+    return tree
+
+
 @from_models(GradeCommandOptions, JudgeOptions, SecretsOptions)
 def grade(
     ctx: typer.Context, options: GradeCommandOptions, judge: JudgeOptions, secrets: SecretsOptions
@@ -89,11 +117,16 @@ def grade(
     """Grade a submission against its paper's rubric with an LLM judge."""
     secrets.apply()
     bundle = registry(options.papers_dir).get(options.paper)
+    gold = _gold_tree(options.gold, bundle) if options.gold is not None else None
     out_dir = options.out or Path("grades") / f"{bundle.id}-{time.strftime('%Y%m%d-%H%M%S')}"
     inputs = GradeInputs.resolve(
         bundle, judge, submission=options.submission, reproduction=options.reproduction
     )
     result = grade_sync(inputs, out_dir)
     _print(result)
+    if gold is not None:
+        print_agreement(
+            agreement(Path(result.out_dir) / TREE_FILE, gold, code_dev=judge.code_dev), console
+        )
     if result.summary.invalid:
         raise typer.Exit(1)

@@ -243,7 +243,7 @@ def _notes(report: JudgeEvalReport) -> list[str]:
                 "no recorded reproduction)"
             )
         if config.cost.cost_usd is None:
-            notes.append(f"{config.label}: no price for {config.config.judge}; cost unknown")
+            notes.append(f"{config.label}: no price for {config.options.model_name}; cost unknown")
     return [f"- {_cell(note)}" for note in notes]
 
 

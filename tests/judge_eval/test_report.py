@@ -8,11 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from paperbench.judge_eval.config import JudgeConfig
 from paperbench.judge_eval.page import html, markdown
 from paperbench.judge_eval.result import JudgeEvalReport, judge_eval_schema
 from paperbench.papers import PaperBundle
-from tests.support.judge_eval import GoldJudge, evaluate_sets, golds_of
+from tests.support.judge_eval import GoldJudge, evaluate_sets, golds_of, o3_mini
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.paths import REPO_ROOT
 
@@ -27,8 +26,8 @@ def report(
     folders = sorted((gold_root / "toy-optimizers").iterdir())
     server.default = GoldJudge(golds_of(*folders))
     configs = [
-        JudgeConfig(judge="openai/o3-mini", base_url=server.openai_url, label=HOSTILE),
-        JudgeConfig(judge="openai/o3-mini", base_url=server.openai_url, batch=8),
+        o3_mini(server.openai_url, tmp_path / "out", label=HOSTILE),
+        o3_mini(server.openai_url, tmp_path / "out", batch=8),
     ]
     return evaluate_sets(folders, paper, server.openai_url, tmp_path / "out", configs=configs)
 
