@@ -50,10 +50,20 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
 def _intro(report: JudgeEvalReport) -> str:
     papers = sorted({summary.paper_id for summary in report.gold_sets})
     leaves = sum(summary.leaves for summary in report.gold_sets)
+    ungraded = sum(summary.ungraded_leaves for summary in report.gold_sets)
+    reviewed = sum(summary.source == "reviewed-run" for summary in report.gold_sets)
+    review_note = (
+        f" ({reviewed} of the sets are reviewed runs: only their reviewed leaves are gold, "
+        f"{ungraded} unreviewed leaves are not compared; reviewers tend to look where the "
+        "judge erred, so those leaves are not a random sample)"
+        if reviewed
+        else ""
+    )
     return (
         f"{len(report.gold_sets)} gold sets of {len(papers)} paper{'s' * (len(papers) != 1)} "
         f"({', '.join(papers)}), "
-        f"{leaves} leaves graded by hand. Figures pool every leaf of every set and repeat; "
+        f"{leaves} leaves graded by hand{review_note}. Figures pool every leaf of every set and "
+        "repeat; "
         'precision, recall and F1 are those of the class "passed", macro-F1 is PaperBench\'s '
         '(the mean of the F1 of "passed" and of "failed"). Leaves a judge left invalid or '
         "did not judge are counted apart, never as failures."
@@ -210,6 +220,7 @@ def _sets(report: JudgeEvalReport) -> list[str]:
             summary.id,
             summary.kind,
             summary.leaves,
+            summary.ungraded_leaves or "-",
             summary.gold_passed,
             _num(summary.gold_score),
             "yes" if summary.has_reproduction else "no",
@@ -222,6 +233,7 @@ def _sets(report: JudgeEvalReport) -> list[str]:
         "set",
         "kind",
         "leaves",
+        "without gold",
         "passed",
         "gold score",
         "reproduction",

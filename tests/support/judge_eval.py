@@ -377,3 +377,37 @@ def evaluate_sets(
             retry=RetryPolicy(sleep=NoSleep()),
         )
     )
+
+
+# -- reviewed runs --------------------------------------------------------------------------
+
+
+def make_reviewed_run(
+    folder: Path,
+    paper: PaperBundle,
+    judge_url: str,
+    reviews: Mapping[str, int],
+    *,
+    reviewer: str = "alice",
+    **judge: Any,
+) -> Path:
+    """A run of ``paper`` made by the whole pipeline in-process (a scripted agent, a real
+    reproduction on the local backend, grading by the scripted judge at ``judge_url``), then
+    reviewed: ``reviews`` maps leaf paths to the reviewer's scores, set through the viewer's own
+    :func:`~paperbench.grading.overrides.set_override`. Returns the run directory."""
+    from paperbench.grading.overrides import set_override
+    from tests.support.inprocess import WritingAgent, orchestrate
+    from tests.support.runs import run_settings
+
+    settings = run_settings(folder / "runs", judge_url, **judge)
+    agent = WritingAgent(
+        files={
+            "reproduce.sh": "mkdir -p results\necho 'adam 0.01' > results/table.md\n",
+            "optim.py": "def sgd(w, g, eta):\n    return w - eta * g\n",
+        }
+    )
+    orchestrator, _ = orchestrate(settings, [paper], agent=agent)
+    run_dir = orchestrator.statuses[0].paths.root
+    for path, score in reviews.items():
+        set_override(run_dir, path, score, f"read optim.py for {path}", reviewer)
+    return run_dir
