@@ -99,6 +99,11 @@ def _gold_tree(
                 "on another version of the rubric; review a run graded on this one"
             )
         review = item["review"]
+        if review.get("score") not in (0, 1):
+            raise GoldSetError(
+                f"{where}: the reviewer's score {review.get('score')!r} for a leaf is not 0 or 1 "
+                "(was grading/overrides.json edited by hand?)"
+            )
         return {
             **data,
             "sub_tasks": [],

@@ -146,3 +146,12 @@ def test_runs_nobody_reviewed_are_not_gold_sets(
     set_override(unreviewed, "0/0", 1, "checked", "bob")
     assert find_gold_sets([tmp_path / "made" / "runs"]) == [unreviewed]
     assert load_gold(unreviewed, papers(paper)).meta.graded_by == "bob"
+
+
+def test_a_leaf_override_edited_to_a_fraction_is_refused(run_dir: Path, paper: PaperBundle) -> None:
+    path = run_dir / "grading" / "overrides.json"
+    data = json.loads(path.read_text())
+    data["overrides"]["1/0"]["score"] = 0.5
+    path.write_text(json.dumps(data))
+    with pytest.raises(GoldSetError, match=r"item 1/0: the reviewer's score 0.5 for a leaf"):
+        load_reviewed_run(run_dir, papers(paper))
