@@ -33,7 +33,7 @@ from tests.support.paths import IN_CI, REPO_ROOT
 GOLD_ROOT = REPO_ROOT / "grader" / "judge_eval"
 SPAN = {"complete", "partial", "wrong-results", "does-not-run"}
 #: The smallest run that goes through every part: one call per top-level part with Code
-#: Development leaves, replies cut short (SmolLM2's JSON fits in far less).
+#: Development leaves (four in all), any leaves left over batched eight to a call.
 LOCAL_JUDGE_ARGS = ("--judge", "local/smollm2", "--code-dev", "--max-depth", "1", "--batch", "8")
 BUNDLED_PAPERS = sorted(
     path.name for path in (REPO_ROOT / "papers").iterdir() if (path / "rubric.json").is_file()
@@ -103,7 +103,7 @@ def test_the_local_model_evaluates_one_bundled_set_per_paper_end_to_end(tmp_path
     report = json.loads((out / "judge_eval.json").read_text())
     jsonschema.Draft202012Validator(judge_eval_schema()).validate(report)
     [config] = report["configurations"]
-    assert config["config"]["judge"] == "local/smollm2" and config["cost"]["calls"] > 0
+    assert config["options"]["judge"] == "local/smollm2" and config["cost"]["calls"] > 0
     development = sum(
         summary["per_category"].get("Code Development", {}).get("leaves", 0)
         for summary in report["gold_sets"]
