@@ -135,6 +135,9 @@ def _roots(report: JudgeEvalReport) -> list[str]:
             found = next((r for r in config.root_scores if r.set == summary.id), None)
             if found is None or found.judged is None:
                 cells.append("-")
+            elif found.gold is not None and abs(found.gold - summary.gold_score) >= 0.0005:
+                # Compared over fewer leaves (Code-Dev, invalid leaves left out): show that gold.
+                cells.append(f"{found.judged:.3f} vs {found.gold:.3f} ({_signed(found.error)})")
             else:
                 cells.append(f"{found.judged:.3f} ({_signed(found.error)})")
         rows.append(cells)
@@ -273,7 +276,16 @@ def markdown(report: JudgeEvalReport) -> str:
                 "these gold sets.",
             ],
         ),
-        ("Root score: judge (error) against the gold", _roots(report)),
+        (
+            "Root score: judge (error) against the gold",
+            [
+                "The error is over the leaves the judge graded: with `--code-dev` the Code "
+                "Development leaves, and never the leaves it left invalid. Where that gold root "
+                "differs from the whole tree's (the gold column), the cell shows it after vs.",
+                "",
+                *_roots(report),
+            ],
+        ),
         ("Self-consistency across repeats", _consistency(report.configurations)),
         ("Cost per graded submission", _cost(report.configurations)),
         ("Gold sets", _sets(report)),
