@@ -83,3 +83,19 @@ def test_the_html_page_is_self_contained_and_escapes_everything(report: JudgeEva
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert page.count("<svg") == 1 and "PaperBench: o1 (high)" in page
     assert "<h2>Cost per graded submission</h2>" in page and "<table>" in page
+
+
+def test_a_root_error_over_fewer_leaves_shows_the_gold_it_was_measured_against(
+    gold_root: Path, paper: PaperBundle, server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    folders = sorted((gold_root / "toy-optimizers").iterdir())
+    server.default = GoldJudge(golds_of(*folders))
+    configs = [
+        o3_mini(server.openai_url, tmp_path / "out"),
+        o3_mini(server.openai_url, tmp_path / "out", code_dev=True),
+    ]
+    text = markdown(
+        evaluate_sets(folders, paper, server.openai_url, tmp_path / "out", configs=configs)
+    )
+    # partial: whole tree 11/24; its Code Development leaves 1 1 0 weigh 1 1 2, so 2/4.
+    assert "| toy-optimizers/partial | 0.458 | 0.458 (+0.000) | 0.500 vs 0.500 (+0.000) |" in text
