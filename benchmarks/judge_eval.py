@@ -35,9 +35,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from paperbench.judge_eval.config import JudgeConfig, RunSettings  # noqa: E402
-from paperbench.judge_eval.gold import find_gold_sets, load_gold_set  # noqa: E402
+from paperbench.grading.options import JudgeOptions  # noqa: E402
+from paperbench.judge_eval.config import JudgeConfig  # noqa: E402
+from paperbench.judge_eval.gold import find_gold_sets  # noqa: E402
 from paperbench.judge_eval.result import CostSummary  # noqa: E402
+from paperbench.judge_eval.reviewed import load_gold  # noqa: E402
 from paperbench.judge_eval.runner import bundles_for, evaluate  # noqa: E402
 from paperbench.papers import PaperRegistry  # noqa: E402
 from paperbench.resources import resource_dir  # noqa: E402
@@ -84,11 +86,11 @@ def dollars(openai: dict[str, float], anthropic: dict[str, float]) -> dict[str, 
 
 
 def measure(gold_paths: list[Path], work: Path) -> None:
-    golds = [load_gold_set(folder) for folder in find_gold_sets(gold_paths)]
-    bundles = bundles_for(golds, PaperRegistry(include_imported=False))
+    papers = PaperRegistry(include_imported=False)
+    golds = [load_gold(folder, papers) for folder in find_gold_sets(gold_paths)]
+    bundles = bundles_for(golds, papers)
     leaves = sum(sum(1 for _ in gold.expected.leaves()) for gold in golds)
     print(f"{len(golds)} gold sets of {len(bundles)} papers, {leaves} leaves in all")
-    settings = RunSettings(use_cache=False)
     rows: list[tuple[str, dict[str, float], dict[str, float], dict[str, float]]] = []
     for name, options in CONFIGS.items():
         figures = []
@@ -97,13 +99,15 @@ def measure(gold_paths: list[Path], work: Path) -> None:
             # does for a configuration graded on its own.
             with ScriptedLLMServer(default=schema_responder(score=1), keep_bodies=False) as server:
                 url = server.url if judge.startswith("anthropic/") else server.openai_url
-                config = JudgeConfig(judge=judge, base_url=url, label=name, **options)
+                judge_options = JudgeOptions(
+                    judge=judge, judge_base_url=url, cache=False, **options
+                )
+                config = JudgeConfig(label=name, options=judge_options)
                 started = time.monotonic()
                 report = asyncio.run(
                     evaluate(
                         golds,
                         [config],
-                        settings,
                         bundles=bundles,
                         out_dir=work / f"{name.replace(' ', '-')}-{judge.split('/')[0]}",
                     )

@@ -45,7 +45,7 @@ def _load(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) ->
         raise PaperbenchError(f"{value}: not valid TOML: {error}") from None
     command = ctx.info_name or ""
     known = {p.name for p in ctx.command.params if p.name and p.name != param.name}
-    sections = {"run", "grade", "demo", "reproduce", "leaderboard", "report"}
+    sections = {"run", "grade", "demo", "reproduce", "leaderboard", "report", "judge-eval"}
     values: dict[str, Any] = {}
     for key, item in data.items():
         if isinstance(item, dict) and key in sections:

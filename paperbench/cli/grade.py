@@ -3,11 +3,13 @@
 It takes the judge options ``run`` and ``demo`` take, under the same names. With
 ``--submissions DIR`` it grades many existing submissions — run directories of ours, or
 PaperBench's ``PAPER-ID/SUBMISSION/`` folders — with one shared reply cache and one summary
-(:mod:`paperbench.runs.batch_grade`). Exit status: 0 when every item was graded; 1 when
-some items are invalid (the judge failed on them after its retries — the tree and summary are
-still written, and re-running the same command retries only those, the rest coming from the
-cache) or a submission of a batch could not be graded; 2 for a user error, including a judge
-that cannot be used at all (a refused connection, key or model name), which stops at once.
+(:mod:`paperbench.runs.batch_grade`). With ``--gold SET`` it then prints how the grade agrees
+with a hand-graded gold set (checked to grade the same rubric before any judge call), as
+``paperbench judge-eval compare`` does. Exit status: 0 when every item was graded; 1 when some
+items are invalid (the judge failed on them after its retries — the tree and summary are still
+written, and re-running the same command retries only those, the rest coming from the cache)
+or a submission of a batch could not be graded; 2 for a user error, including a judge that
+cannot be used at all (a refused connection, key or model name), which stops at once.
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from rich.table import Table
 from paperbench.cli.options import from_models, registry
 from paperbench.errors import PaperbenchError
 from paperbench.grading import GradeInputs, GradeResult, grade_sync
+from paperbench.grading.grade import TREE_FILE
 from paperbench.grading.options import JudgeOptions
+from paperbench.judge_eval.agreement import agreement, load_gold_tree
+from paperbench.judge_eval.console import print_agreement
+from paperbench.judge_eval.gold import GoldNode, GoldSetError, structure_differences
 from paperbench.options import opt
+from paperbench.papers import PaperBundle
 from paperbench.runs.batch_grade import find_submissions, grade_submissions
 from paperbench.runs.leaderboard import Estimate
 from paperbench.secrets_options import SecretsOptions
@@ -55,6 +62,11 @@ class GradeCommandOptions(BaseModel):
     )
     out: Path | None = opt(None, "Output folder.", default_help="grades/PAPER-TIME")
     papers_dir: list[Path] | None = opt(None, "Extra folders of paper bundles.")
+    gold: Path | None = opt(
+        None,
+        "A gold set (folder) or its grading/expected_result.json: print the grade's agreement "
+        "with it, leaf by leaf, after grading.",
+    )
 
 
 def _print(result: GradeResult) -> None:
@@ -145,6 +157,22 @@ def _estimate(value: Estimate) -> str:
     return f"{value.mean:.3f}{spread}"
 
 
+def _gold_tree(path: Path, bundle: PaperBundle) -> GoldNode:
+    """The ``--gold`` tree, checked before any judge call: it must grade this paper's rubric.
+
+    Raises:
+        GoldSetError: the file is missing or malformed, or grades another rubric.
+    """
+    tree = load_gold_tree(path)
+    differences = structure_differences(tree, bundle.rubric, limit=1)
+    if differences:
+        raise GoldSetError(
+            f"--gold {path}: not a grade of {bundle.id}'s rubric ({differences[0]}); "
+            "give the gold set of this paper"
+        )
+    return tree
+
+
 @from_models(GradeCommandOptions, JudgeOptions, SecretsOptions)
 def grade(
     ctx: typer.Context, options: GradeCommandOptions, judge: JudgeOptions, secrets: SecretsOptions
@@ -167,11 +195,16 @@ def grade(
     if options.paper is None:
         raise PaperbenchError("--paper: give the paper graded (or --submissions DIR)")
     bundle = registry(options.papers_dir).get(options.paper)
+    gold = _gold_tree(options.gold, bundle) if options.gold is not None else None
     out_dir = options.out or Path("grades") / f"{bundle.id}-{time.strftime('%Y%m%d-%H%M%S')}"
     inputs = GradeInputs.resolve(
         bundle, judge, submission=options.submission, reproduction=options.reproduction
     )
     result = grade_sync(inputs, out_dir)
     _print(result)
+    if gold is not None:
+        print_agreement(
+            agreement(Path(result.out_dir) / TREE_FILE, gold, code_dev=judge.code_dev), console
+        )
     if result.summary.invalid:
         raise typer.Exit(1)

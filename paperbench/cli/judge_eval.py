@@ -3,6 +3,10 @@
 ``paperbench judge-eval --gold SET... --judge MODEL [grade options]`` (or ``--configs FILE``)
 grades every gold set under every configuration, prints the agreement and cost tables, and
 writes ``judge_eval.json``, ``judge_eval.md`` and ``judge_eval.html`` with every grade's files.
+Its judge options are the grading stage's :class:`~paperbench.grading.options.JudgeOptions`,
+under the names ``grade`` and ``run`` give them (one declaration, see :mod:`paperbench.options`);
+a ``--configs`` file's tables use the same names. A gold set is a hand-graded folder or a run
+directory reviewed in ``paperbench view`` (:mod:`paperbench.judge_eval.reviewed`).
 Subcommands: ``import`` (PaperBench's ``data/judge_eval``), ``check`` (a gold set against its
 paper's rubric), ``compare`` (a graded tree against a gold set) and ``schema``.
 
@@ -16,146 +20,123 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.markup import escape
 
+from paperbench import secrets
 from paperbench.cli.config import option
-from paperbench.cli.options import registry
+from paperbench.cli.options import from_models, registry
 from paperbench.errors import PaperbenchError
+from paperbench.grading.options import JudgeOptions
 from paperbench.judge_eval.agreement import agreement
-from paperbench.judge_eval.config import JudgeConfig, RunSettings, build_config, load_configs
+from paperbench.judge_eval.config import JudgeConfig, from_options, load_configs
 from paperbench.judge_eval.console import print_agreement, print_report
-from paperbench.judge_eval.gold import check_gold_set, find_gold_sets, load_gold_set
+from paperbench.judge_eval.gold import check_gold_set, find_gold_sets
 from paperbench.judge_eval.page import html, markdown
 from paperbench.judge_eval.paperbench_import import import_judge_eval
-from paperbench.judge_eval.result import judge_eval_schema
+from paperbench.judge_eval.result import JudgeEvalReport, judge_eval_schema
+from paperbench.judge_eval.reviewed import KIND as REVIEWED_RUN
+from paperbench.judge_eval.reviewed import load_gold
 from paperbench.judge_eval.runner import bundles_for, evaluate
-from paperbench.llm.types import ReasoningEffort
+from paperbench.options import opt
 from paperbench.papers import home_dir
 from paperbench.resources import resource_dir
+from paperbench.secrets_options import SecretsOptions
 
 app = typer.Typer(help="Measure judge configurations against human gold grades.")
 console = Console(highlight=False)
 
-GoldOption = Annotated[
-    list[Path] | None,
-    option(
-        "gold",
-        "A gold set, or a folder of them (repeatable) [default: the bundled gold sets].",
-    ),
-]
 PapersDir = Annotated[list[Path] | None, option("papers-dir", "Extra folders of paper bundles.")]
+
+
+class JudgeEvalOptions(BaseModel):
+    """What to measure the judges on, how often, and where the figures go; the judges
+    themselves are the grading stage's :class:`JudgeOptions` (or ``--configs FILE``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gold: list[Path] | None = opt(
+        None,
+        "A gold set, a folder of them, or a run directory reviewed in `paperbench view` "
+        "(repeatable).",
+        default_help="the bundled gold sets in grader/judge_eval",
+    )
+    configs: Path | None = opt(
+        None,
+        "TOML file of judge configurations to compare: one config table each, keyed by judge "
+        "option names (the judge options given here are their defaults).",
+    )
+    repeats: int = opt(
+        1, "Grade every set K times to measure self-consistency (then without the cache).", ge=1
+    )
+    out: Path | None = opt(None, "Output folder.", default_help="judge-eval/TIME")
+    papers_dir: list[Path] | None = opt(None, "Extra folders of paper bundles.")
 
 
 def bundled_gold_dir() -> Path:
     return resource_dir("grader") / "judge_eval"
 
 
-def _configs(configs_file: Path | None, values: dict[str, Any]) -> list[JudgeConfig]:
-    if configs_file is not None:
-        return load_configs(configs_file, values)
-    if values.get("judge") is None:
-        raise PaperbenchError("judge-eval: give --judge MODEL or --configs FILE")
-    return [build_config(values)]
+def _configs(options: JudgeEvalOptions, judge: JudgeOptions) -> list[JudgeConfig]:
+    if options.configs is not None:
+        return load_configs(options.configs, judge)
+    return [from_options(judge)]
+
+
+def write_report(report: JudgeEvalReport, out_dir: Path) -> None:
+    """``judge_eval.json``, ``.md`` and ``.html`` in ``out_dir``, every secret the harness
+    knows redacted (a base URL's password, a key in an error the judge's provider returned)."""
+    for name, text in (
+        ("judge_eval.json", report.model_dump_json(indent=2)),
+        ("judge_eval.md", markdown(report)),
+        ("judge_eval.html", html(report)),
+    ):
+        (out_dir / name).write_text(secrets.redact_text(text), encoding="utf-8")
 
 
 @app.callback(invoke_without_command=True)
+@from_models(JudgeEvalOptions, JudgeOptions, SecretsOptions)
 def judge_eval(
     ctx: typer.Context,
-    gold: GoldOption = None,
-    judge: Annotated[str | None, option("judge", "Judge model (as for paperbench grade).")] = None,
-    configs: Annotated[
-        Path | None, option("configs", "TOML file of judge configurations to compare.")
-    ] = None,
-    repeats: Annotated[
-        int, option("repeats", "Grade every set K times (self-consistency).", min=1)
-    ] = 1,
-    batch: Annotated[int | None, option("batch", "Leaves graded per call.", min=1)] = None,
-    max_depth: Annotated[
-        int | None, option("max-depth", "Grade subtrees this deep as one item.", min=1)
-    ] = None,
-    reasoning_effort: Annotated[
-        ReasoningEffort | None, option("reasoning-effort", "Reasoning effort, where supported.")
-    ] = None,
-    judge_context_window: Annotated[
-        int | None,
-        option("judge-context-window", "Context window of a model not in the table.", min=1),
-    ] = None,
-    temperature: Annotated[float | None, option("temperature", "Sampling temperature.")] = None,
-    seed: Annotated[int | None, option("seed", "Sampling seed, where supported.")] = None,
-    max_output_tokens: Annotated[
-        int | None, option("max-output-tokens", "Output limit per call.", min=1)
-    ] = None,
-    code_dev: Annotated[
-        bool | None, option("code-dev", "Grade only Code Development leaves.", negative=True)
-    ] = None,
-    judge_concurrency: Annotated[
-        int | None,
-        option("judge-concurrency", "Judge calls at once (default: per provider).", min=1),
-    ] = None,
-    cache: Annotated[
-        bool,
-        option("cache", "Reuse judge replies from the cache (single repeat only).", negative=True),
-    ] = True,
-    cache_path: Annotated[Path | None, option("cache-path", "Judge cache file.")] = None,
-    prices: Annotated[Path | None, option("prices", "Model table with prices.")] = None,
-    timeout: Annotated[float, option("timeout", "Seconds to wait for one reply.", min=1)] = 600,
-    out: Annotated[Path | None, option("out", "Output folder (default: judge-eval/TIME).")] = None,
-    papers_dir: PapersDir = None,
+    options: JudgeEvalOptions,
+    judge: JudgeOptions,
+    secrets_options: SecretsOptions,
 ) -> None:
     """Grade gold sets with each judge configuration and measure agreement, consistency and
     cost (subcommands: import, check, compare, schema)."""
     if ctx.invoked_subcommand is not None:
         return
-    values = {
-        "judge": judge,
-        "batch": batch,
-        "max_depth": max_depth,
-        "reasoning_effort": reasoning_effort,
-        "context_window": judge_context_window,
-        "temperature": temperature,
-        "seed": seed,
-        "max_output_tokens": max_output_tokens,
-        "code_dev": code_dev,
-    }
-    chosen = _configs(configs, values)
-    settings = RunSettings(
-        repeats=repeats,
-        concurrency=judge_concurrency,
-        use_cache=cache,
-        cache_path=cache_path,
-        prices_path=prices,
-        timeout_seconds=timeout,
-    )
-    roots = gold or [bundled_gold_dir()]
-    if not gold and not find_bundled():
+    secrets_options.apply()
+    chosen = _configs(options, judge)
+    if not options.gold and not find_bundled():
         raise PaperbenchError(
-            f"judge-eval: no gold sets are bundled in {bundled_gold_dir()} yet; give --gold SET"
+            f"judge-eval: no gold sets are bundled in {bundled_gold_dir()}; give --gold SET"
         )
-    golds = [load_gold_set(folder) for folder in find_gold_sets(roots)]
-    bundles = bundles_for(golds, registry(papers_dir))
-    out_dir = out or Path("judge-eval") / time.strftime("%Y%m%d-%H%M%S")
+    papers = registry(options.papers_dir)
+    folders = find_gold_sets(options.gold or [bundled_gold_dir()])
+    golds = [load_gold(folder, papers) for folder in folders]
+    bundles = bundles_for(golds, papers)
+    out_dir = options.out or Path("judge-eval") / time.strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     console.print(
-        f"{len(golds)} gold sets, {len(chosen)} configurations, {repeats} repeats; "
+        f"{len(golds)} gold sets, {len(chosen)} configurations, {options.repeats} repeats; "
         f"writing {escape(str(out_dir))}"
     )
     report = asyncio.run(
         evaluate(
             golds,
             chosen,
-            settings,
+            repeats=options.repeats,
             bundles=bundles,
             out_dir=out_dir,
             progress=lambda line: console.print(f"[dim]{escape(line)}[/]"),
         )
     )
-    (out_dir / "judge_eval.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
-    (out_dir / "judge_eval.md").write_text(markdown(report), encoding="utf-8")
-    (out_dir / "judge_eval.html").write_text(html(report), encoding="utf-8")
+    write_report(report, out_dir)
     print_report(report, console)
     console.print(
         f"wrote {escape(str(out_dir / 'judge_eval.json'))}, judge_eval.md and judge_eval.html"
@@ -197,15 +178,20 @@ def import_command(
 
 @app.command()
 def check(
-    sets: Annotated[list[Path], typer.Argument(help="Gold sets or folders of them.")],
+    sets: Annotated[
+        list[Path], typer.Argument(help="Gold sets, reviewed runs, or folders of them.")
+    ],
     papers_dir: PapersDir = None,
 ) -> None:
     """Check gold sets against their papers' rubrics: structure, rubric hash, reasons and
-    evidence on every leaf."""
+    evidence on every leaf (a reviewed run: that its reviewed leaves are of the rubric)."""
     papers = registry(papers_dir)
     failed = 0
     for folder in find_gold_sets(sets):
-        gold = load_gold_set(folder)
+        gold = load_gold(folder, papers)
+        if gold.source == REVIEWED_RUN:
+            console.print(f"[green]ok[/] {escape(gold.id)}: {escape(gold.meta.description)}")
+            continue
         bundle = papers.get(gold.paper_id)
         problems = check_gold_set(gold, bundle.rubric, bundle.rubric_path)
         if not problems:

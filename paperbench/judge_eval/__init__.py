@@ -2,7 +2,8 @@
 
 The modules, in the order data flows through them: :mod:`gold` (gold sets: load, find, check)
 and :mod:`paperbench_import` (PaperBench's ``data/judge_eval``), :mod:`config` (judge
-configurations and run settings), :mod:`grading` (the one call into the grading stage),
+configurations: the grading stage's options, with a label), :mod:`reviewed` (reviewed runs as
+gold sets), :mod:`grading` (the one call into the grading stage),
 :mod:`agreement` (a graded tree against its gold tree) and :mod:`metrics` (the figures, pure),
 :mod:`runner` (every configuration over every set and repeat), :mod:`result` (the
 ``judge_eval.json`` model) with :mod:`reference` (PaperBench's published figures), and
@@ -10,7 +11,7 @@ configurations and run settings), :mod:`grading` (the one call into the grading 
 """
 
 from paperbench.judge_eval.agreement import Agreement, agreement
-from paperbench.judge_eval.config import JudgeConfig, RunSettings, load_configs
+from paperbench.judge_eval.config import JudgeConfig, load_configs
 from paperbench.judge_eval.console import print_agreement, print_report
 from paperbench.judge_eval.gold import GoldSet, find_gold_sets, load_gold_set
 from paperbench.judge_eval.result import JudgeEvalReport, judge_eval_schema
@@ -21,7 +22,6 @@ __all__ = [
     "GoldSet",
     "JudgeConfig",
     "JudgeEvalReport",
-    "RunSettings",
     "agreement",
     "evaluate",
     "find_gold_sets",

@@ -4,7 +4,8 @@ Items of the graded tree are matched to gold nodes by *path* (ids repeat in real
 graded tree that carries no ``path`` keys (PaperBench's own) is matched by position. An item
 that is a gold leaf is compared as it is; an item that is a gold subtree (``--max-depth``)
 spreads its score over the gold leaves under it (:mod:`~paperbench.judge_eval.metrics`). Gold
-leaves no item covers (``--code-dev`` leaves out the rest) are out of scope and not counted.
+leaves no item covers (``--code-dev`` leaves out the rest), and leaves without a human grade (a
+reviewed run's unreviewed leaves), are out of scope and not counted.
 
 An item the judge left invalid (``valid_score`` false), or scored by rule without asking it
 (``judge_metadata.judged_by == "rule"``: no reproduction was given), marks its gold leaves
@@ -28,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from paperbench.judge_eval.gold import (
+    EXPECTED_FILE,
     GoldNode,
     GoldSetError,
     gold_score,
@@ -181,6 +183,8 @@ def compare(
             full = _join(item.path, leaf_path) if leaf_path else item.path
             if code_dev and not node.is_leaf and leaf.task_category != "Code Development":
                 continue
+            if not leaf.graded:
+                continue
             judgements.append(
                 LeafJudgement(
                     set_id=set_id,
@@ -262,23 +266,33 @@ def _read(value: Path | Mapping[str, Any], what: str) -> tuple[Mapping[str, Any]
     return data, str(value)
 
 
+def load_gold_tree(path: Path) -> GoldNode:
+    """The gold tree of a gold-set folder, or of an ``expected_result.json`` file.
+
+    Raises:
+        GoldSetError: the file is missing or malformed (the message names it).
+    """
+    return load_expected(path / EXPECTED_FILE if path.is_dir() else path)
+
+
 def agreement(
     graded_tree: Path | Mapping[str, Any],
-    expected: Path | Mapping[str, Any],
+    expected: Path | Mapping[str, Any] | GoldNode,
     *,
     code_dev: bool = False,
 ) -> Agreement:
     """Agreement of ``graded_tree`` (``graded_tree.json`` or its data) with ``expected`` (an
-    ``expected_result.json``, a gold-set folder, or its data).
+    ``expected_result.json``, a gold-set folder, its data, or the loaded tree).
 
     Raises:
         GoldSetError: the expected tree is missing or malformed.
         AgreementError: the graded tree is unreadable or grades another rubric.
     """
     graded, source = _read(graded_tree, "graded tree")
-    if isinstance(expected, Path):
-        path = expected / "grading" / "expected_result.json" if expected.is_dir() else expected
-        gold = load_expected(path)
+    if isinstance(expected, GoldNode):
+        gold = expected
+    elif isinstance(expected, Path):
+        gold = load_gold_tree(expected)
     else:
         gold = parse_expected(expected, "expected result")
     result = compare(graded, gold, code_dev=code_dev, source=source)

@@ -1,10 +1,13 @@
-"""Judge configurations to compare, and the settings of one evaluation run.
+"""Judge configurations to compare: each one is the grading stage's own
+:class:`~paperbench.grading.options.JudgeOptions`, with a label for tables.
 
-A :class:`JudgeConfig` is everything that changes what a judge answers: the model, how many
-leaves per call, how deep it grades leaf by leaf, reasoning effort, sampling. Several are
-compared in one run from a TOML file (``--configs FILE``), one ``[[config]]`` table each;
-top-level keys are defaults for every table, and the command line's options are defaults under
-those::
+Nothing here declares an option: a judge configuration has exactly the options ``paperbench
+grade`` has, under the same names, because it *is* a ``JudgeOptions``. Several are compared in
+one run from a TOML file (``--configs FILE``), one ``[[config]]`` table each. The keys are
+``JudgeOptions``' field names, written with dashes or underscores (``max-depth``,
+``judge-context-window``, ``judge_temperature``) plus ``label`` in a table. Top-level keys are
+defaults for every table, and the command line's judge options (with the environment and
+``--config``) are defaults under those::
 
     judge = "openai/o3-mini"          # default for every configuration below
     reasoning-effort = "high"
@@ -20,10 +23,13 @@ those::
     judge = "anthropic/claude-sonnet-4-5"
     max-depth = 2
 
-Keys are the option names of ``paperbench grade`` (``max-depth`` or ``max_depth``;
-``judge-context-window`` or ``context-window``). An unknown key is an error that names the file,
-the table and the key. What is not a property of the judge — concurrency, the cache, the price
-table, timeouts, repeats — is a :class:`RunSettings`, the same for every configuration.
+An unknown key is an error that names the file, the table and the key. A configuration's judge
+is resolved when it is loaded (``judge`` unset means what it means for ``paperbench grade``:
+the model your API keys allow), so the report names the model that was measured.
+
+Repeats (``--repeats K``) are not a property of a judge: :func:`for_repeats` turns the judge's
+reply cache off when there is more than one, since the cache would hand every later repeat the
+first one's replies, and repeats exist to see the judge vary.
 """
 
 from __future__ import annotations
@@ -35,10 +41,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from paperbench.errors import PaperbenchError
-from paperbench.llm.types import ReasoningEffort
-
-#: Option names of `paperbench grade` that differ from the field they set.
-ALIASES = {"judge_context_window": "context_window"}
+from paperbench.grading.options import JudgeOptions
 
 
 class ConfigFileError(PaperbenchError):
@@ -46,107 +49,88 @@ class ConfigFileError(PaperbenchError):
 
 
 class JudgeConfig(BaseModel):
-    """One judge configuration; its fields are `paperbench grade`'s options of the same name."""
+    """One judge configuration: the judge's options, and what tables call it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    judge: str = Field(description="Judge model, e.g. openai/o3-mini or local/smollm2.")
     label: str | None = Field(default=None, description="Name in tables (default: derived).")
-    batch: int = Field(default=1, ge=1, description="Leaves graded per call.")
-    max_depth: int | None = Field(
-        default=None, ge=1, description="Grade subtrees this deep as one item."
-    )
-    reasoning_effort: ReasoningEffort | None = None
-    context_window: int | None = Field(
-        default=None, gt=0, description="Context window of a model not in the price table."
-    )
-    temperature: float | None = None
-    seed: int | None = None
-    max_output_tokens: int = Field(default=8192, gt=0)
-    code_dev: bool = Field(default=False, description="Grade only Code Development leaves.")
-    base_url: str | None = Field(
-        default=None, description="Another address for the provider's API (a proxy or server)."
-    )
+    options: JudgeOptions
 
     @property
     def name(self) -> str:
-        """The label, or one made from the settings that differ from the defaults."""
+        """The label, or one made from the settings that change what the judge answers."""
         if self.label:
             return self.label
-        parts = [self.judge, f"batch {self.batch}"]
-        if self.max_depth is not None:
-            parts.append(f"max-depth {self.max_depth}")
-        if self.reasoning_effort is not None:
-            parts.append(f"effort {self.reasoning_effort}")
-        if self.code_dev:
+        options = self.options
+        parts = [options.model_name, f"batch {options.batch}"]
+        if options.max_depth is not None:
+            parts.append(f"max-depth {options.max_depth}")
+        if options.reasoning_effort is not None:
+            parts.append(f"effort {options.reasoning_effort}")
+        if options.code_dev:
             parts.append("code-dev")
-        if self.temperature is not None:
-            parts.append(f"temperature {self.temperature:g}")
+        if options.judge_temperature is not None:
+            parts.append(f"temperature {options.judge_temperature:g}")
+        if options.judge_prompts is not None:
+            parts.append(f"prompts {options.judge_prompts.name}")
         return ", ".join(parts)
 
 
-class RunSettings(BaseModel):
-    """Settings of an evaluation run that apply to every configuration alike."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    repeats: int = Field(default=1, ge=1)
-    concurrency: int | None = Field(default=None, ge=1)
-    use_cache: bool = True
-    cache_path: Path | None = None
-    prices_path: Path | None = None
-    timeout_seconds: float = Field(default=600.0, gt=0)
-
-    @property
-    def cache_applies(self) -> bool:
-        """The judge cache is used only for a single repeat: it would hand every later repeat
-        the first one's replies, and repeats exist to see the judge vary."""
-        return self.use_cache and self.repeats == 1
+def for_repeats(options: JudgeOptions, repeats: int) -> JudgeOptions:
+    """``options`` as they grade under ``repeats`` repeats: without the reply cache when there
+    is more than one (see the module docstring)."""
+    if repeats > 1 and options.cache:
+        return options.model_copy(update={"cache": False})
+    return options
 
 
-def _normalise(entry: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in entry.items():
-        name = key.replace("-", "_")
-        out[ALIASES.get(name, name)] = value
-    return out
+def _field(key: str) -> str:
+    return key.replace("-", "_")
 
 
 def _known() -> str:
-    names = [name.replace("_", "-") for name in JudgeConfig.model_fields]
-    return ", ".join([*names, "judge-context-window"])
+    return ", ".join(name.replace("_", "-") for name in JudgeOptions.model_fields)
 
 
-def _validate(entry: dict[str, Any], where: str) -> JudgeConfig:
-    for key in entry:
-        name = key.replace("-", "_")
-        if ALIASES.get(name, name) not in JudgeConfig.model_fields:
-            raise ConfigFileError(f"{where}: {key}: not a judge setting; known: {_known()}")
+def _settings(table: dict[str, Any], where: str, *, label_allowed: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = _field(key)
+        if (name == "label" and label_allowed) or name in JudgeOptions.model_fields:
+            out[name] = value
+        else:
+            scope = "" if label_allowed else " that applies to every configuration"
+            raise ConfigFileError(
+                f"{where}: {key}: not a judge option{scope}; known: {_known()}"
+                + ("" if label_allowed else ", and label in a [[config]] table")
+            )
+    return out
+
+
+def _validate(values: dict[str, Any], where: str) -> JudgeConfig:
+    label = values.pop("label", None)
     try:
-        return JudgeConfig.model_validate(_normalise(entry))
+        options = JudgeOptions.model_validate(values).resolved()
+        return JudgeConfig(label=label, options=options)
     except ValidationError as error:
         first = error.errors()[0]
         key = ".".join(str(step) for step in first["loc"]).replace("_", "-") or "(table)"
         raise ConfigFileError(f"{where}: {key}: {first['msg']}") from None
 
 
-def build_config(values: dict[str, Any], where: str = "command line") -> JudgeConfig:
-    """A configuration from option values (``None`` values left to the defaults).
-
-    Raises:
-        ConfigFileError: an unknown setting or a bad value, naming ``where``.
-    """
-    return _validate({k: v for k, v in values.items() if v is not None}, where)
+def from_options(options: JudgeOptions, label: str | None = None) -> JudgeConfig:
+    """The one configuration the command line's judge options make (its judge resolved)."""
+    return JudgeConfig(label=label, options=options.resolved())
 
 
-def load_configs(path: Path, defaults: dict[str, Any] | None = None) -> list[JudgeConfig]:
-    """The configurations in the TOML file ``path`` (see the module docstring); ``defaults``
-    (option values, ``None`` meaning unset) fill what neither a table nor the file's top level
-    sets.
+def load_configs(path: Path, base: JudgeOptions | None = None) -> list[JudgeConfig]:
+    """The configurations in the TOML file ``path`` (see the module docstring); ``base`` (the
+    command line's judge options) fills what neither a table nor the file's top level sets.
 
     Raises:
         ConfigFileError: the file is missing or not TOML, has no ``[[config]]`` table, or a
-            table sets an unknown key or a bad value (the message names file, table and key).
+            table sets an unknown key or a bad value (the message names file, table and key),
+            or two configurations would have one name.
     """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -159,19 +143,14 @@ def load_configs(path: Path, defaults: dict[str, Any] | None = None) -> list[Jud
         raise ConfigFileError(
             f"{path}: no [[config]] tables; write one [[config]] table per judge configuration"
         )
-    base = {k: v for k, v in (defaults or {}).items() if v is not None}
-    for key in data:
-        name = key.replace("-", "_")
-        if ALIASES.get(name, name) not in JudgeConfig.model_fields or name == "label":
-            raise ConfigFileError(
-                f"{path}: top level: {key}: not a judge setting that applies to every "
-                f"configuration; known: {_known()}"
-            )
-    base.update(_normalise(data))
-    configs = [
-        _validate({**base, **_normalise(table)}, f"{path}: [[config]] #{index + 1}")
-        for index, table in enumerate(tables)
-    ]
+    defaults = (base or JudgeOptions()).model_dump()
+    defaults.update(_settings(data, f"{path}: top level", label_allowed=False))
+    configs = []
+    for index, table in enumerate(tables):
+        where = f"{path}: [[config]] #{index + 1}"
+        configs.append(
+            _validate({**defaults, **_settings(table, where, label_allowed=True)}, where)
+        )
     names = [config.name for config in configs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

@@ -35,6 +35,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
 from paperbench.errors import PaperbenchError
+from paperbench.grading.overrides import GRADED_TREE_FILE, OVERRIDES_FILE
 from paperbench.paper_import import is_lfs_pointer
 from paperbench.rubric import RubricNode, display_path
 from paperbench.rubric.model import TaskCategory, join_path
@@ -101,17 +102,29 @@ class GoldNode(BaseModel):
         return ((path, node) for path, node in self.walk() if node.is_leaf)
 
     @property
+    def graded(self) -> bool:
+        """The leaf has a human grade: every leaf of a hand-graded set (checked on load); in a
+        reviewed run's set (:mod:`~paperbench.judge_eval.reviewed`) the reviewed leaves only."""
+        return self.score is not None
+
+    @property
     def gold(self) -> int:
-        """The human grade of a leaf (checked to be 0 or 1 on load)."""
-        return int(self.score or 0)
+        """The human grade of a graded leaf: 0 or 1.
+
+        Raises:
+            ValueError: the leaf has no human grade (see :attr:`graded`).
+        """
+        if self.score is None:
+            raise ValueError(f"gold leaf {self.id!r} has no human grade")
+        return int(self.score)
 
 
 def gold_score(node: GoldNode, *, code_dev: bool = False) -> float | None:
     """The weighted mean of the gold leaves under ``node`` (only Code Development leaves when
-    ``code_dev``); ``None`` when no leaf is in scope. A node whose children all weigh 0 scores
-    0, as in PaperBench."""
+    ``code_dev``; only leaves with a human grade); ``None`` when no leaf is in scope. A node
+    whose children all weigh 0 scores 0, as in PaperBench."""
     if node.is_leaf:
-        if code_dev and node.task_category != "Code Development":
+        if not node.graded or (code_dev and node.task_category != "Code Development"):
             return None
         return float(node.gold)
     scored = [
@@ -173,6 +186,8 @@ class GoldSet:
     submission_dir: Path | None
     submission_tar: Path | None
     reproduction_dir: Path | None
+    #: ``gold-set`` (a folder graded by hand) or ``reviewed-run`` (a run's reviewed leaves).
+    source: str = "gold-set"
 
     @property
     def id(self) -> str:
@@ -239,10 +254,16 @@ def is_gold_set(folder: Path) -> bool:
     return (folder / EXPECTED_FILE).is_file()
 
 
+def is_reviewed_run(folder: Path) -> bool:
+    """A run directory whose grade a reviewer has overridden (``paperbench view``)."""
+    grading = folder / "grading"
+    return (grading / OVERRIDES_FILE).is_file() and (grading / GRADED_TREE_FILE).is_file()
+
+
 def find_gold_sets(paths: Sequence[Path]) -> list[Path]:
-    """The gold-set folders named by ``paths``: each a set, or a folder holding sets (a paper's
-    folder, or a root of paper folders), searched a few levels deep. Order: as given, then by
-    name; each set once.
+    """The gold-set folders named by ``paths``: each a set or a reviewed run directory, or a
+    folder holding them (a paper's folder, a root of paper folders, a runs folder), searched a
+    few levels deep. Order: as given, then by name; each set once.
 
     Raises:
         GoldSetError: a path that does not exist or holds no gold set.
@@ -250,7 +271,7 @@ def find_gold_sets(paths: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
 
     def search(folder: Path, depth: int) -> None:
-        if is_gold_set(folder):
+        if is_gold_set(folder) or is_reviewed_run(folder):
             found.append(folder)
             return
         if depth >= _SEARCH_DEPTH:
@@ -266,7 +287,8 @@ def find_gold_sets(paths: Sequence[Path]) -> list[Path]:
         search(path, 0)
         if len(found) == before:
             raise GoldSetError(
-                f"{path}: no gold set here (a gold set is a folder with {EXPECTED_FILE})"
+                f"{path}: no gold set here (a gold set is a folder with {EXPECTED_FILE}, or a "
+                f"run directory with grading/{OVERRIDES_FILE} from `paperbench view`)"
             )
     unique: dict[Path, Path] = {}
     for folder in found:

@@ -1,9 +1,10 @@
 """The one place judge evaluation calls the grading stage.
 
-:func:`grade_gold_set` grades a gold set's submission (with its recorded reproduction when it has
-one) under one judge configuration, exactly as ``paperbench grade`` would, and returns the
-graded tree and what the grade cost. Nothing else in :mod:`paperbench.judge_eval` imports the
-grading stage, so a change of its entry point is a change here alone.
+:func:`grade_gold_set` grades a gold set's submission and its recorded reproduction (when it has
+one) with one judge's :class:`~paperbench.grading.options.JudgeOptions`, through the stage's own
+``GradeInputs.resolve`` and ``grade`` — what ``paperbench grade`` and a run's grading stage do —
+and returns the graded tree and what the grade cost. Nothing else in :mod:`paperbench.judge_eval`
+calls the grading stage, so a change of its entry point is a change here alone.
 
 The rubric graded is the one the gold tree was graded against. When the tree has the paper's
 rubric's structure that is the paper bundle as it is; when it does not (PaperBench's judge-eval
@@ -23,7 +24,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from paperbench.grading import GradeInputs, JudgeOptions, grade
-from paperbench.judge_eval.config import JudgeConfig, RunSettings
 from paperbench.judge_eval.gold import (
     GoldSet,
     rubric_of,
@@ -81,16 +81,16 @@ def _bundle_for(gold: GoldSet, bundle: PaperBundle, work_dir: Path) -> PaperBund
 async def grade_gold_set(
     gold: GoldSet,
     bundle: PaperBundle,
-    config: JudgeConfig,
-    settings: RunSettings,
+    options: JudgeOptions,
     *,
     out_dir: Path,
     work_dir: Path,
     retry: RetryPolicy | None = None,
 ) -> GradedSet:
-    """Grade ``gold``'s submission with the judge of ``config``, writing ``paperbench grade``'s
-    files into ``out_dir``; ``work_dir`` holds an extracted submission.tar and a re-written
-    bundle when needed (reused across configurations).
+    """Grade ``gold``'s submission with the judge ``options`` (exactly as ``paperbench grade``
+    would with them), writing ``paperbench grade``'s files into ``out_dir``; ``work_dir`` holds
+    an extracted submission.tar and a re-written bundle when needed (reused across
+    configurations).
 
     Raises:
         PaperbenchError: a malformed submission, reproduction, paper or judge name, or a missing
@@ -99,24 +99,7 @@ async def grade_gold_set(
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     graded_bundle = _bundle_for(gold, bundle, work_dir)
-    submission = None if gold.reproduction_dir else submission_for_grading(gold, work_dir)
-    options = JudgeOptions(
-        judge=config.judge,
-        code_dev=config.code_dev,
-        max_depth=config.max_depth,
-        batch=config.batch,
-        judge_concurrency=settings.concurrency,
-        judge_context_window=config.context_window,
-        judge_temperature=config.temperature,
-        judge_seed=config.seed,
-        reasoning_effort=config.reasoning_effort,
-        judge_max_output_tokens=config.max_output_tokens,
-        judge_timeout=settings.timeout_seconds,
-        cache=settings.cache_applies,
-        cache_path=settings.cache_path,
-        prices=settings.prices_path,
-        judge_base_url=config.base_url,
-    )
+    submission = submission_for_grading(gold, work_dir)
     started = time.monotonic()
     inputs = GradeInputs.resolve(
         graded_bundle, options, submission=submission, reproduction=gold.reproduction_dir

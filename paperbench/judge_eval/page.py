@@ -50,10 +50,20 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
 def _intro(report: JudgeEvalReport) -> str:
     papers = sorted({summary.paper_id for summary in report.gold_sets})
     leaves = sum(summary.leaves for summary in report.gold_sets)
+    ungraded = sum(summary.ungraded_leaves for summary in report.gold_sets)
+    reviewed = sum(summary.source == "reviewed-run" for summary in report.gold_sets)
+    review_note = (
+        f" ({reviewed} of the sets are reviewed runs: only their reviewed leaves are gold, "
+        f"{ungraded} unreviewed leaves are not compared; reviewers tend to look where the "
+        "judge erred, so those leaves are not a random sample)"
+        if reviewed
+        else ""
+    )
     return (
         f"{len(report.gold_sets)} gold sets of {len(papers)} paper{'s' * (len(papers) != 1)} "
         f"({', '.join(papers)}), "
-        f"{leaves} leaves graded by hand. Figures pool every leaf of every set and repeat; "
+        f"{leaves} leaves graded by hand{review_note}. Figures pool every leaf of every set and "
+        "repeat; "
         'precision, recall and F1 are those of the class "passed", macro-F1 is PaperBench\'s '
         '(the mean of the F1 of "passed" and of "failed"). Leaves a judge left invalid or '
         "did not judge are counted apart, never as failures."
@@ -125,6 +135,9 @@ def _roots(report: JudgeEvalReport) -> list[str]:
             found = next((r for r in config.root_scores if r.set == summary.id), None)
             if found is None or found.judged is None:
                 cells.append("-")
+            elif found.gold is not None and abs(found.gold - summary.gold_score) >= 0.0005:
+                # Compared over fewer leaves (Code-Dev, invalid leaves left out): show that gold.
+                cells.append(f"{found.judged:.3f} vs {found.gold:.3f} ({_signed(found.error)})")
             else:
                 cells.append(f"{found.judged:.3f} ({_signed(found.error)})")
         rows.append(cells)
@@ -210,6 +223,7 @@ def _sets(report: JudgeEvalReport) -> list[str]:
             summary.id,
             summary.kind,
             summary.leaves,
+            summary.ungraded_leaves or "-",
             summary.gold_passed,
             _num(summary.gold_score),
             "yes" if summary.has_reproduction else "no",
@@ -222,6 +236,7 @@ def _sets(report: JudgeEvalReport) -> list[str]:
         "set",
         "kind",
         "leaves",
+        "without gold",
         "passed",
         "gold score",
         "reproduction",
@@ -243,7 +258,7 @@ def _notes(report: JudgeEvalReport) -> list[str]:
                 "no recorded reproduction)"
             )
         if config.cost.cost_usd is None:
-            notes.append(f"{config.label}: no price for {config.config.judge}; cost unknown")
+            notes.append(f"{config.label}: no price for {config.options.model_name}; cost unknown")
     return [f"- {_cell(note)}" for note in notes]
 
 
@@ -261,7 +276,16 @@ def markdown(report: JudgeEvalReport) -> str:
                 "these gold sets.",
             ],
         ),
-        ("Root score: judge (error) against the gold", _roots(report)),
+        (
+            "Root score: judge (error) against the gold",
+            [
+                "The error is over the leaves the judge graded: with `--code-dev` the Code "
+                "Development leaves, and never the leaves it left invalid. Where that gold root "
+                "differs from the whole tree's (the gold column), the cell shows it after vs.",
+                "",
+                *_roots(report),
+            ],
+        ),
         ("Self-consistency across repeats", _consistency(report.configurations)),
         ("Cost per graded submission", _cost(report.configurations)),
         ("Gold sets", _sets(report)),

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from paperbench.judge_eval.config import JudgeConfig
+from paperbench.grading.options import JudgeOptions
 from paperbench.judge_eval.grading import GradeCost
 from paperbench.judge_eval.metrics import CategoryMetrics, Metrics
 
@@ -36,7 +36,15 @@ class GoldSetSummary(BaseModel):
     name: str
     kind: str
     path: str
-    leaves: int
+    source: str = Field(
+        description="gold-set: graded by hand, every leaf; reviewed-run: a run directory whose "
+        "reviewed leaves are the gold (paperbench view's overrides)"
+    )
+    leaves: int = Field(description="Leaves with a human grade: the ones compared.")
+    ungraded_leaves: int = Field(
+        description="Leaves without a human grade (a reviewed run's unreviewed leaves): never "
+        "compared, counted here."
+    )
     gold_passed: int
     gold_score: float = Field(description="The human root score (weighted mean of leaves).")
     per_category: dict[str, CategoryCount]
@@ -109,9 +117,11 @@ class ConfigResult(BaseModel):
     """One judge configuration measured against every gold set."""
 
     label: str
-    config: JudgeConfig
+    options: JudgeOptions = Field(
+        description="The judge's options as it graded: paperbench grade's, by the same names."
+    )
     repeats: int
-    cache_used: bool
+    cache_used: bool = Field(description="Replies could come from the judge cache (1 repeat).")
     metrics: CategoryMetrics
     root_scores: list[RootScore]
     root_mean_abs_error: float | None

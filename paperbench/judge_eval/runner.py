@@ -22,7 +22,7 @@ from pathlib import Path
 from paperbench import __version__
 from paperbench.errors import PaperError
 from paperbench.judge_eval.agreement import categories_in, compare
-from paperbench.judge_eval.config import JudgeConfig, RunSettings
+from paperbench.judge_eval.config import JudgeConfig, for_repeats
 from paperbench.judge_eval.gold import GoldSet, gold_score
 from paperbench.judge_eval.grading import GradeCost, grade_gold_set, rubric_matches
 from paperbench.judge_eval.metrics import (
@@ -73,7 +73,8 @@ def bundles_for(golds: Sequence[GoldSet], registry: PaperRegistry) -> dict[str, 
 
 
 def summarise_set(gold: GoldSet, bundle: PaperBundle) -> GoldSetSummary:
-    leaves = list(gold.expected.leaves())
+    every = list(gold.expected.leaves())
+    leaves = [(path, leaf) for path, leaf in every if leaf.graded]
     counts: dict[str, CategoryCount] = {}
     for category in TASK_CATEGORIES:
         chosen = [leaf for _, leaf in leaves if leaf.task_category == category]
@@ -87,7 +88,9 @@ def summarise_set(gold: GoldSet, bundle: PaperBundle) -> GoldSetSummary:
         name=gold.meta.name,
         kind=gold.meta.kind,
         path=str(gold.root),
+        source=gold.source,
         leaves=len(leaves),
+        ungraded_leaves=len(every) - len(leaves),
         gold_passed=sum(leaf.gold for _, leaf in leaves),
         gold_score=gold_score(gold.expected) or 0.0,
         per_category=counts,
@@ -163,23 +166,24 @@ async def evaluate_config(
     config: JudgeConfig,
     golds: Sequence[GoldSet],
     bundles: Mapping[str, PaperBundle],
-    settings: RunSettings,
     *,
+    repeats: int = 1,
     out_dir: Path,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
 ) -> ConfigResult:
-    """Grade every set ``settings.repeats`` times under ``config`` and measure the grades.
+    """Grade every set ``repeats`` times under ``config`` and measure the grades.
 
     Raises:
         PaperbenchError: from the grading stage (see :func:`grade_gold_set`).
     """
     folder = out_dir / "grades" / f"{index + 1:02d}-{slug(config.name)}"
+    options = for_repeats(config.options, repeats)
     by_repeat: list[list[LeafJudgement]] = []
     runs: list[SetRun] = []
     roots: dict[str, list[float | None]] = defaultdict(list)
     gold_roots: dict[str, float | None] = {}
-    for repeat in range(1, settings.repeats + 1):
+    for repeat in range(1, repeats + 1):
         judgements: list[LeafJudgement] = []
         for gold in golds:
             if progress is not None:
@@ -187,8 +191,7 @@ async def evaluate_config(
             graded = await grade_gold_set(
                 gold,
                 bundles[gold.paper_id],
-                config,
-                settings,
+                options,
                 out_dir=folder / gold.paper_id / gold.meta.name / f"repeat-{repeat}",
                 work_dir=out_dir / "work" / gold.paper_id / gold.meta.name,
                 retry=retry,
@@ -197,7 +200,7 @@ async def evaluate_config(
                 graded.graded_tree,
                 gold.expected,
                 set_id=gold.id,
-                code_dev=config.code_dev,
+                code_dev=options.code_dev,
                 source=f"{graded.out_dir}/graded_tree.json",
             )
             judgements += comparison.judgements
@@ -247,9 +250,9 @@ async def evaluate_config(
     ]
     return ConfigResult(
         label=config.name,
-        config=config,
-        repeats=settings.repeats,
-        cache_used=settings.cache_applies,
+        options=options,
+        repeats=repeats,
+        cache_used=options.cache,
         metrics=category_metrics(pooled, categories_in(pooled)),
         root_scores=root_scores,
         root_mean_abs_error=_mean([abs(error) for error in errors]),
@@ -264,8 +267,8 @@ async def evaluate_config(
 async def evaluate(
     golds: Sequence[GoldSet],
     configs: Sequence[JudgeConfig],
-    settings: RunSettings,
     *,
+    repeats: int = 1,
     bundles: Mapping[str, PaperBundle],
     out_dir: Path,
     progress: Progress | None = None,
@@ -283,7 +286,7 @@ async def evaluate(
             config,
             golds,
             bundles,
-            settings,
+            repeats=repeats,
             out_dir=out_dir,
             progress=progress,
             retry=retry,

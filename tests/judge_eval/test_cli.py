@@ -7,7 +7,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import typer
 
+from paperbench.cli.app import app
+from paperbench.cli.options import flag
+from paperbench.grading.options import JudgeOptions
 from paperbench.judge_eval.result import judge_eval_schema
 from paperbench.papers import PaperBundle
 from tests.support.cli import paperbench
@@ -96,7 +100,8 @@ def test_a_configurations_file_compares_judges_in_one_run(
     assert "leaf by leaf" in stdout and "batch of 4" in stdout
     report = json.loads((out / "judge_eval.json").read_text())
     assert [c["label"] for c in report["configurations"]] == ["leaf by leaf", "batch of 4"]
-    assert report["configurations"][1]["config"]["batch"] == 4
+    assert report["configurations"][1]["options"]["batch"] == 4
+    assert report["configurations"][0]["options"]["judge_context_window"] == 32000
 
 
 def test_leaves_left_invalid_make_the_exit_status_1_with_the_figures_still_written(
@@ -125,7 +130,8 @@ def test_leaves_left_invalid_make_the_exit_status_1_with_the_figures_still_writt
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ((), "error: judge-eval: give --judge MODEL or --configs FILE"),
+        (("--judge", "x", "--repeats", "0"), "error: --repeats: Input should be greater than"),
+        (("--judge", "x", "--batch", "0"), "error: --batch: Input should be greater than"),
         (("--configs", "{tmp}/judges.toml"), "judges.toml: [[config]] #1: batchsize: not a judge"),
         (("--judge", "x", "--gold", "{tmp}/nowhere"), "nowhere: no such folder"),
     ],
@@ -191,3 +197,37 @@ def test_check_passes_a_clean_set_and_lists_the_problems_of_another(
 def test_schema_prints_the_json_schema(tmp_path: Path) -> None:
     code, stdout, _ = run(tmp_path, "judge-eval", "schema")
     assert code == 0 and json.loads(stdout) == judge_eval_schema()
+
+
+def test_judge_eval_has_every_judge_option_grade_has_under_the_same_flag() -> None:
+    command = typer.main.get_command(app)
+    judge_eval = command.commands["judge-eval"]  # type: ignore[attr-defined]
+    grade = command.commands["grade"]  # type: ignore[attr-defined]
+    flags = {flag for param in judge_eval.params for flag in param.opts}
+    wanted = {flag(name) for name in JudgeOptions.model_fields}
+    assert wanted <= flags, sorted(wanted - flags)
+    grade_flags = {flag for param in grade.params for flag in param.opts}
+    assert wanted <= grade_flags
+
+
+def test_judge_options_come_from_the_environment_and_a_config_file_as_for_grade(
+    gold_root: Path, paper: PaperBundle, judged: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "paperbench.toml"
+    config.write_text("batch = 4\n[judge-eval]\njudge-context-window = 32000\nrepeats = 2\n")
+    out = tmp_path / "out"
+    done = paperbench(
+        *judge_eval(paper, "--gold", str(gold_root / "toy-optimizers" / "partial")),
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        home=tmp_path / "home",
+        timeout=300,
+        PAPERBENCH_JUDGE=f"openai-compatible/j@{judged.openai_url}",
+    )
+    assert done.returncode == 0, done.stderr
+    [result] = json.loads((out / "judge_eval.json").read_text())["configurations"]
+    assert result["options"]["judge"] == f"openai-compatible/j@{judged.openai_url}"
+    assert (result["options"]["batch"], result["options"]["judge_context_window"]) == (4, 32000)
+    assert result["repeats"] == 2 and result["cache_used"] is False

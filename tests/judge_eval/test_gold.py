@@ -118,6 +118,12 @@ def test_without_gold_json_the_folders_name_the_paper_and_set(tmp_path: Path) ->
     assert gold.id == "pinn/0" and gold.meta.kind == "unknown"
 
 
+@pytest.mark.parametrize("kind", ["over-claims", "overclaims", "a kind of our own"])
+def test_any_kind_is_a_description_not_a_vocabulary(tmp_path: Path, kind: str) -> None:
+    folder = make_gold_set(tmp_path, "odd", (1, 1, 0, 1, 0, 1, 0, 0), kind=kind)
+    assert load_gold_set(folder).meta.kind == kind
+
+
 def test_an_unknown_key_in_gold_json_is_an_error_naming_it(tmp_path: Path) -> None:
     folder = make_gold_set(tmp_path, "typo", [1] * 8)
     meta = json.loads((folder / "gold.json").read_text())

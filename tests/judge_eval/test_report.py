@@ -8,11 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from paperbench.judge_eval.config import JudgeConfig
 from paperbench.judge_eval.page import html, markdown
 from paperbench.judge_eval.result import JudgeEvalReport, judge_eval_schema
 from paperbench.papers import PaperBundle
-from tests.support.judge_eval import GoldJudge, evaluate_sets, golds_of
+from tests.support.judge_eval import GoldJudge, evaluate_sets, golds_of, o3_mini
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.paths import REPO_ROOT
 
@@ -27,8 +26,8 @@ def report(
     folders = sorted((gold_root / "toy-optimizers").iterdir())
     server.default = GoldJudge(golds_of(*folders))
     configs = [
-        JudgeConfig(judge="openai/o3-mini", base_url=server.openai_url, label=HOSTILE),
-        JudgeConfig(judge="openai/o3-mini", base_url=server.openai_url, batch=8),
+        o3_mini(server.openai_url, tmp_path / "out", label=HOSTILE),
+        o3_mini(server.openai_url, tmp_path / "out", batch=8),
     ]
     return evaluate_sets(folders, paper, server.openai_url, tmp_path / "out", configs=configs)
 
@@ -84,3 +83,19 @@ def test_the_html_page_is_self_contained_and_escapes_everything(report: JudgeEva
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert page.count("<svg") == 1 and "PaperBench: o1 (high)" in page
     assert "<h2>Cost per graded submission</h2>" in page and "<table>" in page
+
+
+def test_a_root_error_over_fewer_leaves_shows_the_gold_it_was_measured_against(
+    gold_root: Path, paper: PaperBundle, server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    folders = sorted((gold_root / "toy-optimizers").iterdir())
+    server.default = GoldJudge(golds_of(*folders))
+    configs = [
+        o3_mini(server.openai_url, tmp_path / "out"),
+        o3_mini(server.openai_url, tmp_path / "out", code_dev=True),
+    ]
+    text = markdown(
+        evaluate_sets(folders, paper, server.openai_url, tmp_path / "out", configs=configs)
+    )
+    # partial: whole tree 11/24; its Code Development leaves 1 1 0 weigh 1 1 2, so 2/4.
+    assert "| toy-optimizers/partial | 0.458 | 0.458 (+0.000) | 0.500 vs 0.500 (+0.000) |" in text

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from paperbench.judge_eval.config import JudgeConfig
 from paperbench.judge_eval.gold import GoldNode
 from paperbench.papers import PaperBundle
 from tests.support.judge_eval import (
@@ -28,6 +27,7 @@ from tests.support.judge_eval import (
     golds_of,
     inverse_answer,
     make_gold_set,
+    o3_mini,
 )
 from tests.support.llm_server import RecordedRequest, Reply, ScriptedLLMServer
 
@@ -158,8 +158,8 @@ def test_configurations_are_compared_side_by_side_and_batching_saves_calls(
 ) -> None:
     server.default = GoldJudge(golds_of(*sets(gold_root)))
     configs = [
-        JudgeConfig(judge="openai/o3-mini", base_url=server.openai_url),
-        JudgeConfig(judge="openai/o3-mini", base_url=server.openai_url, batch=4),
+        o3_mini(server.openai_url, tmp_path / "out"),
+        o3_mini(server.openai_url, tmp_path / "out", batch=4),
     ]
     report = evaluate_sets(
         sets(gold_root), paper, server.openai_url, tmp_path / "out", configs=configs

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from paperbench.judge_eval.config import JudgeConfig, RunSettings
+from paperbench.grading.options import JudgeOptions
+from paperbench.judge_eval.config import JudgeConfig
 from paperbench.judge_eval.gold import (
     GoldNode,
     gold_score,
@@ -338,6 +339,19 @@ def golds_of(*folders: Path) -> dict[str, GoldNode]:
     }
 
 
+def o3_mini(server_url: str, out: Path, label: str | None = None, **options: Any) -> JudgeConfig:
+    """o3-mini served by the scripted server at ``server_url``, its reply cache under ``out``."""
+    return JudgeConfig(
+        label=label,
+        options=JudgeOptions(
+            judge="openai/o3-mini",
+            judge_base_url=server_url,
+            cache_path=out / "cache.sqlite",
+            **options,
+        ),
+    )
+
+
 def evaluate_sets(
     folders: Sequence[Path],
     paper: PaperBundle,
@@ -348,18 +362,52 @@ def evaluate_sets(
     repeats: int = 1,
     **config: Any,
 ) -> JudgeEvalReport:
-    """Evaluate judge configurations (default: o3-mini at ``server_url`` with ``config``) on
-    the gold sets in ``folders``, through the real OpenAI client, with no real waiting."""
+    """Evaluate judge configurations (default: o3-mini at ``server_url`` with the judge options
+    ``config``) on the gold sets in ``folders``, through the real OpenAI client, with no real
+    waiting."""
     golds = [load_gold_set(folder) for folder in folders]
-    chosen = list(configs or [JudgeConfig(judge="openai/o3-mini", base_url=server_url, **config)])
-    settings = RunSettings(repeats=repeats, cache_path=out / "cache.sqlite")
+    chosen = list(configs or [o3_mini(server_url, out, **config)])
     return asyncio.run(
         evaluate(
             golds,
             chosen,
-            settings,
+            repeats=repeats,
             bundles={paper.id: paper},
             out_dir=out,
             retry=RetryPolicy(sleep=NoSleep()),
         )
     )
+
+
+# -- reviewed runs --------------------------------------------------------------------------
+
+
+def make_reviewed_run(
+    folder: Path,
+    paper: PaperBundle,
+    judge_url: str,
+    reviews: Mapping[str, int],
+    *,
+    reviewer: str = "alice",
+    **judge: Any,
+) -> Path:
+    """A run of ``paper`` made by the whole pipeline in-process (a scripted agent, a real
+    reproduction on the local backend, grading by the scripted judge at ``judge_url``), then
+    reviewed: ``reviews`` maps leaf paths to the reviewer's scores, set through the viewer's own
+    :func:`~paperbench.grading.overrides.set_override`. Returns the run directory."""
+    from paperbench.grading.overrides import set_override
+    from tests.support.inprocess import WritingAgent, orchestrate
+    from tests.support.runs import run_settings
+
+    settings = run_settings(folder / "runs", judge_url, **judge)
+    agent = WritingAgent(
+        files={
+            "reproduce.sh": "mkdir -p results\necho 'adam 0.01' > results/table.md\n",
+            "optim.py": "def sgd(w, g, eta):\n    return w - eta * g\n",
+        }
+    )
+    orchestrator, _ = orchestrate(settings, [paper], agent=agent)
+    run_dir = orchestrator.statuses[0].paths.root
+    for path, score in reviews.items():
+        set_override(run_dir, path, score, f"read optim.py for {path}", reviewer)
+    return run_dir
