@@ -38,7 +38,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from paperbench.errors import PaperbenchError
 from paperbench.grading.options import JudgeOptions
@@ -55,6 +55,13 @@ class JudgeConfig(BaseModel):
 
     label: str | None = Field(default=None, description="Name in tables (default: derived).")
     options: JudgeOptions
+
+    @field_validator("options")
+    @classmethod
+    def _resolve(cls, options: JudgeOptions) -> JudgeOptions:
+        """A configuration's judge and batch size are always settled, so its name, its cache
+        key and its report say what was run rather than ``None``."""
+        return options.resolved()
 
     @property
     def name(self) -> str:

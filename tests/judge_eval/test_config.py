@@ -70,6 +70,7 @@ def test_every_judge_option_of_grade_is_a_key_by_its_own_name(tmp_path: Path) ->
         cache=False,
         prices=Path("my-prices.json"),
         judge_prompts=Path("p2"),
+        batch=1,
     )
     assert config.name == "openai/o3-mini, batch 1, code-dev, temperature 0.5, prompts p2"
 

@@ -11,6 +11,7 @@ import docker
 import pytest
 
 from paperbench.sandbox import DockerSandbox
+from paperbench.sandbox.egress_image import EGRESS_IMAGE
 from paperbench.sandbox.images import (
     AGENT_IMAGE,
     BASE_ID_LABEL,
@@ -70,6 +71,7 @@ def test_images_build_says_what_it_did_and_prints_the_ids(
         BASE_IMAGE: "given",
         AGENT_IMAGE: "reused",
         REPRODUCER_IMAGE: "reused",
+        EGRESS_IMAGE: "reused",
     }
     recorded = image_provenance(docker_engine, list(built))
     assert {name: entry["image_id"] for name, entry in built.items()} == recorded
