@@ -35,14 +35,21 @@ def one_demo(batch: int | None, paper: str) -> dict[str, float | str]:
     with tempfile.TemporaryDirectory(prefix="paperbench-demo-bench-") as scratch:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         env |= {"PAPERBENCH_HOME": str(Path(scratch) / "home"), "COLUMNS": "200"}
-        args = [sys.executable, "-m", "paperbench", "demo", "--paper", paper,
-                "--runs-dir", str(Path(scratch) / "runs")]
+        args = [
+            sys.executable,
+            "-m",
+            "paperbench",
+            "demo",
+            "--paper",
+            paper,
+            "--runs-dir",
+            str(Path(scratch) / "runs"),
+        ]
         if batch is not None:
             args += ["--batch", str(batch)]
         load = os.getloadavg()[0]
         started = time.monotonic()
-        done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO,
-                              check=False)
+        done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO, check=False)
         wall = time.monotonic() - started
         if done.returncode not in (0, 1):
             raise SystemExit(f"demo failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -76,13 +83,17 @@ def main() -> None:
     finally:
         for burner in burners:
             burner.terminate()
-    print(f"paperbench demo on {args.paper}, local judge, cold cache, "
-          f"{args.busy} CPU-bound processes beside it, {os.cpu_count()} cores")
+    print(
+        f"paperbench demo on {args.paper}, local judge, cold cache, "
+        f"{args.busy} CPU-bound processes beside it, {os.cpu_count()} cores"
+    )
     for row in rows:
-        print(f"  batch {row['batch']:>7}: {row['wall']:6.1f} s wall  "
-              f"(agent {row['agent']:.1f}, reproduction {row['reproduction']:.1f}, "
-              f"grading {row['grading']:.1f})  {row['calls']} calls, "
-              f"{row['invalid']} of {row['items']} invalid, load {row['load']:.1f} at start")
+        print(
+            f"  batch {row['batch']:>7}: {row['wall']:6.1f} s wall  "
+            f"(agent {row['agent']:.1f}, reproduction {row['reproduction']:.1f}, "
+            f"grading {row['grading']:.1f})  {row['calls']} calls, "
+            f"{row['invalid']} of {row['items']} invalid, load {row['load']:.1f} at start"
+        )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,10 @@ from paperbench.rubric import load_rubric  # noqa: E402
 from tests.support.grading import reproduction_record  # noqa: E402
 
 #: PaperBench's rubrics; ``$PAPERBENCH_RUBRICS_DIR`` points elsewhere (a git worktree, say).
-SHARED = Path(os.environ.get("PAPERBENCH_RUBRICS_DIR")
-              or REPO.parent / "shared" / "data" / "paperbench-rubrics")
+SHARED = Path(
+    os.environ.get("PAPERBENCH_RUBRICS_DIR")
+    or REPO.parent / "shared" / "data" / "paperbench-rubrics"
+)
 ORIGINAL = {"calls_per_leaf": 3.0, "input_tokens_per_leaf": 69_600, "usd_77_leaves": 3.7}
 PAPER_TOKENS, SUBMISSION_TOKENS, SUBMISSION_FILES = 25_000, 59_000, 42
 
@@ -199,20 +201,39 @@ def build_large_submission(root: Path, sentences: list[str], total_bytes: int) -
 def child_large(args: argparse.Namespace) -> None:
     """A Code-Dev grade of a plain submission folder in this process; prints figures as JSON."""
     import paperbench.grading.grade as grade_module
-    from paperbench.grading import GradeOptions, grade_submission
+    from paperbench.grading.grade import GradeInputs, grade_sync
+    from paperbench.grading.options import JudgeOptions
     from paperbench.papers import load_bundle
 
     if args.unbounded:  # the reading before the budget: every text file, whole
-        grade_module.reading_budget = lambda window: 1 << 50
+
+        def unbounded(context_window: int) -> int:
+            return 1 << 50
+
+        grade_module.reading_budget = unbounded  # type: ignore[attr-defined]
     bundle = load_bundle(Path(args.bundle))
-    options = GradeOptions(judge="openai/o3-mini", base_url=args.url, batch=8, concurrency=64,
-                           code_dev=True, use_cache=False)
+    options = JudgeOptions(
+        judge="openai/o3-mini",
+        judge_base_url=args.url,
+        batch=8,
+        judge_concurrency=64,
+        code_dev=True,
+        cache=False,
+    )
     started = time.monotonic()
-    result = grade_submission(bundle, out_dir=Path(args.out), options=options,
-                              submission=Path(args.submission))
+    inputs = GradeInputs.resolve(bundle, options, submission=Path(args.submission))
+    result = grade_sync(inputs, Path(args.out))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": time.monotonic() - started, "peak_mb": peak,
-                      "items": result.summary.items, "invalid": len(result.summary.invalid)}))
+    print(
+        json.dumps(
+            {
+                "seconds": time.monotonic() - started,
+                "peak_mb": peak,
+                "items": result.summary.items,
+                "invalid": len(result.summary.invalid),
+            }
+        )
+    )
 
 
 def run_large(work: Path, bundle: Path, env: dict[str, str], gib: float) -> None:
@@ -225,21 +246,28 @@ def run_large(work: Path, bundle: Path, env: dict[str, str], gib: float) -> None
         common = {"bundle": bundle, "url": f"{url}/v1", "large": True}
         bounded = run_child(env, submission=big, out=work / "out-large", **common)
         slice_bounded = run_child(env, submission=small, out=work / "out-slice", **common)
-        slice_unbounded = run_child(env, submission=small, out=work / "out-slice-all",
-                                    unbounded=True, **common)
+        slice_unbounded = run_child(
+            env, submission=small, out=work / "out-slice-all", unbounded=True, **common
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
     growth = (slice_unbounded["peak_mb"] - slice_bounded["peak_mb"]) / 64  # MB per MiB read
     extrapolated = slice_bounded["peak_mb"] + growth * gib * 1024
     print(f"\n== a {gib:g} GiB submission: {files:,} text files, Code-Dev grade, --batch 8 ==")
-    print(f"bounded reading:   peak memory {bounded['peak_mb']:.0f} MB (target <= 500 MB), "
-          f"{bounded['seconds']:.1f} s, {bounded['items']} items, {bounded['invalid']} invalid")
-    print(f"64 MiB slice:      bounded {slice_bounded['peak_mb']:.0f} MB, unbounded (every file "
-          f"read whole, as before) {slice_unbounded['peak_mb']:.0f} MB")
-    print(f"unbounded at {gib:g} GiB: ~{extrapolated / 1024:.1f} GB extrapolated "
-          f"({growth:.1f} MB per MiB read); bounded uses "
-          f"{bounded['peak_mb'] / extrapolated:.1%} of that")
+    print(
+        f"bounded reading:   peak memory {bounded['peak_mb']:.0f} MB (target <= 500 MB), "
+        f"{bounded['seconds']:.1f} s, {bounded['items']} items, {bounded['invalid']} invalid"
+    )
+    print(
+        f"64 MiB slice:      bounded {slice_bounded['peak_mb']:.0f} MB, unbounded (every file "
+        f"read whole, as before) {slice_unbounded['peak_mb']:.0f} MB"
+    )
+    print(
+        f"unbounded at {gib:g} GiB: ~{extrapolated / 1024:.1f} GB extrapolated "
+        f"({growth:.1f} MB per MiB read); bounded uses "
+        f"{bounded['peak_mb'] / extrapolated:.1%} of that"
+    )
 
 
 def child(args: argparse.Namespace) -> None:
@@ -248,8 +276,13 @@ def child(args: argparse.Namespace) -> None:
     from paperbench.papers import load_bundle
 
     bundle = load_bundle(Path(args.bundle))
-    options = JudgeOptions(judge="openai/o3-mini", judge_base_url=args.url, batch=args.batch,
-                           judge_concurrency=64, cache_path=Path(args.cache))
+    options = JudgeOptions(
+        judge="openai/o3-mini",
+        judge_base_url=args.url,
+        batch=args.batch,
+        judge_concurrency=64,
+        cache_path=Path(args.cache),
+    )
     started = time.monotonic()
     inputs = GradeInputs.resolve(bundle, options, reproduction=Path(args.reproduction))
     result = grade_sync(inputs, Path(args.out))
@@ -283,15 +316,19 @@ def main() -> None:
     parser.add_argument("--paper", default="pinn")
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--cases", default="judge,large",
-                        help="which cases to run: judge (the rubric), large (2 GiB submission)")
+    parser.add_argument(
+        "--cases",
+        default="judge,large",
+        help="which cases to run: judge (the rubric), large (2 GiB submission)",
+    )
     parser.add_argument("--large-gib", type=float, default=2.0, help="size of the large case")
     for name in ("bundle", "reproduction", "url", "cache", "out", "submission"):
         parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
     for flag in ("large", "unbounded"):
-        parser.add_argument(f"--{flag}", type=lambda v: v == "True", default=False,
-                            help=argparse.SUPPRESS)
+        parser.add_argument(
+            f"--{flag}", type=lambda v: v == "True", default=False, help=argparse.SUPPRESS
+        )
     args = parser.parse_args()
     if args.child and args.large:
         child_large(args)
@@ -310,8 +347,9 @@ def main() -> None:
         run_large(work, bundle, env, args.large_gib)
 
 
-def run_judge(args: argparse.Namespace, work: Path, bundle: Path, repro: Path,
-              env: dict[str, str]) -> None:
+def run_judge(
+    args: argparse.Namespace, work: Path, bundle: Path, repro: Path, env: dict[str, str]
+) -> None:
     paper_tokens = count_tokens((bundle / "paper.md").read_text())
     files = sorted(
         p for p in (repro / "submission").rglob("*") if p.is_file() and "results" not in p.parts
