@@ -25,12 +25,11 @@ from __future__ import annotations
 import getpass
 import hmac
 import json
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from paperbench.errors import PaperbenchError
 from paperbench.grading.overrides import OverrideError, remove_override, review, set_override
+from paperbench.local_http import LocalServer
 from paperbench.view import catalog
 from paperbench.view.files import (
     FileMissing,
@@ -50,7 +50,6 @@ from paperbench.view.files import (
 from paperbench.view.lines import LineIndex
 from paperbench.view.transcript import full_event, summaries
 
-HOST = "127.0.0.1"
 TOKEN_HEADER = "X-Paperbench-Token"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_PAGE_LINES = 2000
@@ -120,7 +119,7 @@ class ViewerState:
             return index
 
 
-class ViewServer:
+class ViewServer(LocalServer):
     """Serve the viewer for ``roots`` on ``127.0.0.1:port`` (0: any free port).
 
     :meth:`start` serves from a background thread, :meth:`wait` blocks until it stops,
@@ -135,45 +134,7 @@ class ViewServer:
             if not Path(root).is_dir():
                 raise PaperbenchError(f"{root}: no such runs folder; give a folder of runs")
         self.state = ViewerState(roots, reviewer or _user())
-        self.token = secrets.token_urlsafe(32)
-        try:
-            self.httpd = ThreadingHTTPServer((HOST, port), _handler_for(self))
-        except OSError as error:
-            raise PaperbenchError(
-                f"cannot listen on {HOST}:{port}: {error.strerror}; choose another --port"
-            ) from None
-        self.httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}/?token={quote(self.token)}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def wait(self) -> None:
-        """Block until the server stops (a ``KeyboardInterrupt`` interrupts the wait)."""
-        if self._thread is not None:
-            self._thread.join()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; safe to call twice."""
-        if self._thread is not None and self._thread.is_alive():
-            self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def allowed_hosts(self) -> set[str]:
-        return {f"{HOST}:{self.port}", f"localhost:{self.port}"}
+        self._listen(_handler_for(self), port, PaperbenchError)
 
 
 def _user() -> str:

@@ -30,24 +30,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from paperbench.errors import RubricError
+from paperbench.local_http import LocalServer
 from paperbench.rubric.io import dump_rubric, read_json, save_rubric
 from paperbench.rubric.lint import RULES, LintConfig, lint_data
 from paperbench.rubric.model import FINEGRAINED_TASK_CATEGORIES, TASK_CATEGORIES
 from paperbench.rubric.stats import effective_shares
 
-HOST = "127.0.0.1"
 TOKEN_HEADER = "X-Paperbench-Token"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 STATIC_FILES = {
@@ -157,7 +156,7 @@ def _static(name: str) -> bytes:
     return resources.files("paperbench.rubric.editor").joinpath("static", name).read_bytes()
 
 
-class EditorServer:
+class EditorServer(LocalServer):
     """Serve the editor for one rubric file on ``127.0.0.1:port`` (0: any free port).
 
     :meth:`start` serves from a background thread; :meth:`wait` blocks until it stops;
@@ -171,45 +170,7 @@ class EditorServer:
     def __init__(self, path: Path, port: int = 0, lint_config: LintConfig | None = None):
         self.session = EditorSession(path, lint_config or LintConfig())
         self.session.load()
-        self.token = secrets.token_urlsafe(32)
-        try:
-            self.httpd = ThreadingHTTPServer((HOST, port), _handler_for(self))
-        except OSError as error:
-            raise RubricError(
-                f"cannot listen on {HOST}:{port}: {error.strerror}; choose another --port"
-            ) from None
-        self.httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}/?token={quote(self.token)}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def wait(self) -> None:
-        """Block until the server stops (a ``KeyboardInterrupt`` interrupts the wait)."""
-        if self._thread is not None:
-            self._thread.join()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; safe to call twice."""
-        if self._thread is not None and self._thread.is_alive():
-            self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def allowed_hosts(self) -> set[str]:
-        return {f"{HOST}:{self.port}", f"localhost:{self.port}"}
+        self._listen(_handler_for(self), port, RubricError)
 
 
 def _handler_for(server: EditorServer) -> type[BaseHTTPRequestHandler]:
