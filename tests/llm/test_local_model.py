@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from paperbench.grading.verdicts import batch_schema, parse_batch
 from paperbench.llm import GenerateRequest, GenerateSettings, Message, OutputSchema
 from paperbench.llm.catalog import parse_model_name
 from paperbench.llm.local import (
@@ -89,3 +91,32 @@ def test_requests_to_the_local_model_carry_a_repetition_penalty(tmp_path: Path) 
     sent = asyncio.run(body())
     extra = sent["extra_body"]
     assert isinstance(extra, dict) and extra["repeat_penalty"] > 1.0
+
+
+def test_the_local_model_writes_a_batch_of_verdicts_without_whitespace(tmp_path: Path) -> None:
+    """Its replies are compact JSON of the bounded batch schema: no indentation tokens outside
+    strings (they were half of each reply under llama.cpp's own schema grammar), explanations
+    within their bound."""
+    spec = parse_model_name("local/smollm2")
+    prompt = (
+        "Grade two requirements of a submission that trains a classifier with label "
+        "smoothing. L1: the training script exists. L2: the results are reported. Reply in JSON."
+    )
+
+    async def ask() -> str:
+        async with LocalProvider(spec, log_path=tmp_path / "server.log") as provider:
+            completion = await provider.generate(
+                GenerateRequest(
+                    messages=(Message.text("user", prompt),),
+                    output_schema=batch_schema(2, bounded=True),
+                    settings=GenerateSettings(temperature=0, seed=0, max_output_tokens=200),
+                )
+            )
+            return completion.text
+
+    text = asyncio.run(ask())
+    verdicts = parse_batch(text, 2)
+    assert all(not isinstance(verdict, str) for verdict in verdicts.values()), verdicts
+    outside_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    assert not re.search(r"\s", outside_strings), text
+    assert all(len(json.loads(text)["grades"][key]["explanation"]) <= 80 for key in verdicts)
