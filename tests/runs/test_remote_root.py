@@ -20,8 +20,8 @@ from paperbench.secrets import REDACTED, redact_text
 from tests.support.grading import NoSleep
 from tests.support.inprocess import WritingAgent, local, orchestrate
 from tests.support.llm_server import ScriptedLLMServer
-from tests.support.runs import run_settings, write_paper
-from tests.support.s3 import SECRET_ACCESS_KEY, S3Server, folder_tree
+from tests.support.runs import paperbench_process, replay_script, run_settings, write_paper
+from tests.support.s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, S3Server, folder_tree
 
 RUN = "replay/toy-a/seed-0"
 UNCHANGED = {"agent": 1, "reproduction": 1, "grading": 1}
@@ -230,3 +230,53 @@ def test_a_missing_bucket_is_one_line_before_any_run(
     orchestrator = in_process(settings, paper_dir)
     with pytest.raises(RemoteRootError, match=r"^--runs-dir s3://no-such-bucket-pb/runs: "):
         orchestrator.preflight()
+
+
+@pytest.mark.docker
+def test_paperbench_run_writes_the_same_run_tree_to_a_bucket_as_to_a_folder(
+    tmp_path: Path,
+    s3: S3Server,
+    judge_server: ScriptedLLMServer,
+    reproducer_image: str,
+    agent_image: str,
+) -> None:
+    write_paper(tmp_path / "papers", "toy-a", (1, 1, 1))
+    script = replay_script(tmp_path)
+
+    def run(root: str) -> str:
+        process = paperbench_process(
+            "run",
+            "--papers",
+            "toy-a",
+            "--agent",
+            "replay",
+            "--papers-dir",
+            str(tmp_path / "papers"),
+            "--replay-script",
+            str(script),
+            "--runs-dir",
+            root,
+            "--no-live",
+            "--judge",
+            f"openai-compatible/judge@{judge_server.openai_url}",
+            "--judge-context-window",
+            "32000",
+            home=tmp_path / "home",
+            env={**s3.env, "TMPDIR": str(tmp_path / "tmp")},
+        )
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, f"{out}\n{err}"
+        return out + err
+
+    (tmp_path / "tmp").mkdir()
+    said = run(s3.url())
+    run(str(tmp_path / "runs"))
+    bucket, folder = s3.tree(), folder_tree(tmp_path / "runs")
+    assert sorted(bucket) == sorted(folder)
+    assert "replay/toy-a/seed-0/agent/submission.tar" in bucket
+    scores = [json.loads(tree[f"{RUN}/run.json"])["score"] for tree in (bucket, folder)]
+    assert scores[0] == scores[1] > 0
+    assert f"run directories under {s3.url()}" in said
+    for data in [*bucket.values(), said.encode()]:
+        assert SECRET_ACCESS_KEY.encode() not in data and ACCESS_KEY_ID.encode() not in data
+    assert not list((tmp_path / "tmp").glob("paperbench-staging-*"))  # gone with the run

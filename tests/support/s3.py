@@ -3,6 +3,7 @@ s3fs reaches it: the standard AWS variables, as a user sets them."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ def moto_endpoint() -> Iterator[str]:
     """One moto server for the session, on 127.0.0.1 (each test has its own bucket)."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
