@@ -4,6 +4,9 @@ s3fs reaches it: the standard AWS variables, as a user sets them."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.paths import REPO_ROOT
 
 ACCESS_KEY_ID = "AKIDPAPERBENCHTEST01"
 SECRET_ACCESS_KEY = "pbtest-secret-do-not-leak-0123456789abcdef"
@@ -88,3 +93,77 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Server:
         monkeypatch.setenv(name, value)
     server.fs().mkdir(server.bucket)
     return server
+
+
+#: Where a moto server listens inside a Ray test cluster's own network namespace: below the
+#: ephemeral range and outside Ray's worker ports (10002-19999).
+NAMESPACE_PORT = 9000
+NAMESPACE_ENDPOINT = f"http://127.0.0.1:{NAMESPACE_PORT}"
+
+
+def in_namespace(netns: str, env: dict[str, str], *args: str) -> str:
+    """``python -m tests.support.s3 ARGS`` inside the network namespace ``netns``; its output."""
+    done = subprocess.run(
+        ["nsenter", f"--net={netns}", sys.executable, "-m", "tests.support.s3", *args],
+        env={**env, **S3Server(NAMESPACE_ENDPOINT, "").env},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def moto_in_namespace(netns: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A moto server on :data:`NAMESPACE_ENDPOINT` inside ``netns``, once it answers."""
+    process = subprocess.Popen(
+        [
+            "nsenter",
+            f"--net={netns}",
+            sys.executable,
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(NAMESPACE_PORT),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            in_namespace(netns, env, "ping")
+            return process
+        except AssertionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                raise
+            time.sleep(0.5)
+
+
+def _main(command: str, *args: str) -> None:
+    """``ping``; ``mkbucket BUCKET``; ``dump BUCKET PREFIX FOLDER`` (every object under PREFIX
+    into FOLDER), with the endpoint and credentials from the environment."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    if command == "ping":
+        fs.ls("")
+    elif command == "mkbucket":
+        fs.mkdir(args[0])
+    elif command == "dump":
+        bucket, prefix, folder = args
+        base = f"{bucket}/{prefix}"
+        for key in fs.find(base):
+            target = Path(folder, key[len(base) + 1 :])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(fs.cat_file(key))
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:])
