@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from paperbench import __version__
 from paperbench.errors import PaperbenchError
@@ -210,9 +210,16 @@ def check_node(request_json: str) -> NodeReport:
     from paperbench.sandbox.docker_backend import DockerSandbox, shared_client
     from paperbench.sandbox.images import AGENT_IMAGE, image_provenance
 
-    request = NodeCheckRequest.model_validate_json(request_json)
     node_id, name = node_label()
     report = NodeReport(node_id, name)
+    try:
+        request = NodeCheckRequest.model_validate_json(request_json)
+    except ValidationError as error:  # e.g. a URL run root without fsspec on this node
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        report.problems.append(f"node {name}: {where}: {reason}")
+        return report
     _enter(request.cwd)
     sha, _ = git_revision()
     if (__version__, sha) != (request.version, request.git_sha):

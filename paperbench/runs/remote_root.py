@@ -176,10 +176,9 @@ class RemoteRoot:
         Raises:
             RemoteRootError: the store refused (no such bucket, no credentials, no answer).
         """
-        split = getattr(self.fs, "split_path", None)  # object stores: (bucket, key, version)
         try:
-            if callable(split):
-                bucket = split(self.base)[0]
+            if self._object_store():
+                bucket = self.fs.split_path(self.base)[0]
                 try:
                     self.fs.ls(bucket, detail=False)
                 except FileNotFoundError:
@@ -192,6 +191,11 @@ class RemoteRoot:
             raise
         except Exception as error:
             raise RemoteRootError(f"--runs-dir {self.url}: {_reason(error)}") from None
+
+    def _object_store(self) -> bool:
+        """Whether the store has buckets and keys (s3fs, gcsfs: ``split_path``) rather than
+        folders that must exist before a file is written in them."""
+        return callable(getattr(self.fs, "split_path", None))
 
     def _key(self, relative: str) -> str:
         return f"{self.base}/{relative}" if relative else self.base
@@ -308,6 +312,8 @@ class RemoteRoot:
             if self._synced.get(known) == (stat.st_size, stat.st_mtime_ns):
                 continue
             try:
+                if not self._object_store():  # a filesystem with folders (file://, sftp://)
+                    self.fs.makedirs(self._key(known).rsplit("/", 1)[0], exist_ok=True)
                 self.fs.put_file(str(path), self._key(known))
             except Exception as error:
                 raise RemoteRootError(

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from paperbench.llm.retry import RetryPolicy
 from paperbench.papers import load_bundle
 from paperbench.runs.orchestrator import Orchestrator
 from paperbench.runs.remote_root import RemoteRoot, RemoteRootError
+from paperbench.runs.settings import RunOptions
 from paperbench.secrets import REDACTED, redact_text
 from tests.support.grading import NoSleep
 from tests.support.inprocess import WritingAgent, local, orchestrate
@@ -280,3 +282,25 @@ def test_paperbench_run_writes_the_same_run_tree_to_a_bucket_as_to_a_folder(
     for data in [*bucket.values(), said.encode()]:
         assert SECRET_ACCESS_KEY.encode() not in data and ACCESS_KEY_ID.encode() not in data
     assert not list((tmp_path / "tmp").glob("paperbench-staging-*"))  # gone with the run
+
+
+@pytest.mark.parametrize(
+    ("root", "said"),
+    [
+        ("memory://runs", "memory:// lives in one process"),
+        ("s3://AKIDEXAMPLE:verysecretvalue@bucket/runs", "not in the URL"),
+        ("nosuchscheme://bucket/runs", "not a storage scheme fsspec knows"),
+    ],
+)
+def test_a_url_that_cannot_be_a_run_root_is_refused_when_given(root: str, said: str) -> None:
+    with pytest.raises(ValidationError, match=said):
+        RunOptions(runs_dir=root)
+
+
+def test_a_file_url_root_holds_what_a_folder_would(
+    paper_dir: Path, tmp_path: Path, judge_server: ScriptedLLMServer
+) -> None:
+    url = (tmp_path / "url-root").as_uri()
+    for root in (url, str(tmp_path / "folder")):
+        orchestrate(run_settings(root, judge_server.openai_url), [load_bundle(paper_dir)])
+    assert sorted(folder_tree(tmp_path / "url-root")) == sorted(folder_tree(tmp_path / "folder"))
