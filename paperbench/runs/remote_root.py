@@ -44,6 +44,7 @@ module imports them only when a URL is used.
 
 from __future__ import annotations
 
+import configparser
 import importlib
 import os
 import re
@@ -55,7 +56,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from paperbench.errors import PaperbenchError
-from paperbench.secrets import redact_text, register
+from paperbench.secrets import redact_text, register, register_named
 
 INSTALL_HINT = "pip install 'paperbench[remote]' (or pip install fsspec s3fs)"
 STATE_FILE = "state.json"
@@ -111,20 +112,24 @@ def check_url(url: str) -> str:
 
 
 def register_credentials() -> None:
-    """Register the credentials the S3 backend will use (from the environment, a profile or
-    the AWS config files) with :mod:`paperbench.secrets`."""
+    """Register the credentials an S3 backend reads with :mod:`paperbench.secrets`: the AWS
+    variables, and every secret-named value (``aws_secret_access_key``, ``aws_session_token``,
+    ...) of the AWS credentials and config files. Only files are read: asking botocore for its
+    credentials could go on to the network (an instance's metadata service)."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         register(os.environ.get(name), name)
-    try:
-        session = importlib.import_module("botocore.session").get_session()
-        credentials = session.get_credentials()
-    except Exception:  # no botocore, or a profile it cannot read: s3fs will say so itself
-        return
-    if credentials is not None:
-        frozen = credentials.get_frozen_credentials()
-        register(frozen.access_key, "AWS access key id")
-        register(frozen.secret_key, "AWS secret access key")
-        register(frozen.token, "AWS session token")
+    home = Path.home() / ".aws"
+    for variable, default in (
+        ("AWS_SHARED_CREDENTIALS_FILE", home / "credentials"),
+        ("AWS_CONFIG_FILE", home / "config"),
+    ):
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(os.path.expanduser(os.environ.get(variable) or str(default)))
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue  # s3fs will say what is wrong with it
+        for section in parser.sections():
+            register_named(dict(parser.items(section)), source=variable)
 
 
 def _reason(error: BaseException) -> str:
@@ -157,7 +162,8 @@ class RemoteRoot:
         except ValueError as error:
             raise RemoteRootError(f"--runs-dir {url}: {error}") from None
         fsspec_core = importlib.import_module("fsspec.core")
-        register_credentials()
+        if url.lower().startswith(("s3://", "s3a://")):
+            register_credentials()
         try:
             fs, base = fsspec_core.url_to_fs(url, skip_instance_cache=True)
         except Exception as error:

@@ -220,9 +220,18 @@ def test_a_symlink_in_staging_is_not_followed_by_a_pull(tmp_path: Path, s3: S3Se
     assert not any(elsewhere.iterdir())
 
 
-def test_the_store_credentials_are_registered_as_secrets(tmp_path: Path, s3: S3Server) -> None:
+def test_the_store_credentials_are_registered_as_secrets(
+    tmp_path: Path, s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile_secret = "profile-secret-value-0123456789"
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text(
+        f"[other]\naws_access_key_id = AKIDOTHERPROFILE\naws_secret_access_key = {profile_secret}\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     RemoteRoot.open(s3.url(), tmp_path / "staging")
-    assert redact_text(f"key {SECRET_ACCESS_KEY}.") == f"key {REDACTED}."
+    for secret in (SECRET_ACCESS_KEY, profile_secret):
+        assert redact_text(f"key {secret}.") == f"key {REDACTED}."
 
 
 def test_a_missing_bucket_is_one_line_before_any_run(
