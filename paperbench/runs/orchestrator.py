@@ -18,6 +18,10 @@ judge could not be reached) ends the run there: it is recorded, and the same com
 One run's failure never stops the others; a problem the user must fix before any run can work
 (a malformed rubric, a missing key, an unknown agent) is found by :meth:`Orchestrator.preflight`
 before any container starts.
+
+With a URL run root (``--runs-dir s3://...``) the stages still write local paths, in a staging
+folder (:mod:`paperbench.runs.remote_root`): a run's folder is pulled from the URL before its
+stages and pushed after every ``state.json`` change and when its record is written.
 """
 
 from __future__ import annotations

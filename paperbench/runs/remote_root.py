@@ -229,7 +229,13 @@ class RemoteRoot:
             raise RemoteRootError(
                 f"--runs-dir {self.url}: cannot list {run}: {_reason(error)}"
             ) from None
-        files = {key: info for key, info in found.items() if info.get("type") == "file"}
+        # Only this run's objects: a backend that matched the prefix as a string (seed-1 and
+        # seed-10) must not bring another run's.
+        files = {
+            key: info
+            for key, info in found.items()
+            if info.get("type") == "file" and key.startswith(prefix + "/")
+        }
         if len(files) > MAX_PULL_FILES:
             raise RemoteRootError(
                 f"--runs-dir {self.url}: {run} holds {len(files)} objects, more than the "
@@ -268,8 +274,6 @@ class RemoteRoot:
             f"--runs-dir {self.url}: refusing to pull {run}: the object key {key!r} would land "
             "outside the run's folder"
         )
-        if not key.startswith(prefix + "/"):
-            raise refused
         rest = key[len(prefix) + 1 :]
         parts = rest.split("/")
         if "\\" in rest or "\x00" in rest or any(part in _BAD_PARTS for part in parts):
@@ -309,7 +313,12 @@ class RemoteRoot:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 present[path.relative_to(folder).as_posix()] = path
-        order = sorted(present, key=lambda name: name == STATE_FILE)
+        # Every state.json (the run's, and a --grade-at snapshot's under at/) after the files
+        # it speaks of; the run's own last of all.
+        order = sorted(
+            present,
+            key=lambda name: (name.rsplit("/", 1)[-1] == STATE_FILE, name == STATE_FILE),
+        )
         sent: list[str] = []
         for name in order:
             path = present[name]

@@ -142,13 +142,15 @@ def test_push_sends_state_json_last_and_not_at_all_when_a_file_fails(
 ) -> None:
     mirror = RemoteRoot.open(s3.url(), tmp_path / "staging")
     run = tmp_path / "staging" / "a" / "seed-0"
-    for name in ("state.json", "agent/agent.json", "agent/z/deep.txt", "provenance.json"):
+    names = ("state.json", "agent/agent.json", "agent/z/deep.txt", "at/t1/state.json", "at/t1/z")
+    for name in names:
         (run / name).parent.mkdir(parents=True, exist_ok=True)
         (run / name).write_text(name)
     recording = Recording(mirror.fs)
     mirror.fs = recording
     sent = mirror.push(run)
-    assert sent[-1] == "a/seed-0/state.json" and len(sent) == 4
+    assert sent[-1] == "a/seed-0/state.json" and len(sent) == 5
+    assert sent.index("a/seed-0/at/t1/state.json") > sent.index("a/seed-0/at/t1/z")
     assert [key for key, _ in recording.puts] == [f"{s3.bucket}/runs/{name}" for name in sent]
     assert mirror.push(run) == []  # nothing changed, nothing sent
 
@@ -205,6 +207,16 @@ def test_a_hostile_object_key_is_refused_and_nothing_is_written(
     )
     assert not outside.exists() or not any(outside.rglob("*"))
     assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_a_pull_brings_its_own_run_only(tmp_path: Path, s3: S3Server) -> None:
+    fs = s3.fs()
+    fs.pipe_file(f"{s3.bucket}/runs/replay/toy-a/seed-1/mine", b"1")
+    fs.pipe_file(f"{s3.bucket}/runs/replay/toy-a/seed-10/theirs", b"10")
+    mirror = RemoteRoot.open(s3.url(), tmp_path / "staging")
+    run = mirror.staging / "replay" / "toy-a" / "seed-1"
+    assert mirror.pull(run) == 1
+    assert folder_tree(run) == {"mine": b"1"}
 
 
 def test_a_symlink_in_staging_is_not_followed_by_a_pull(tmp_path: Path, s3: S3Server) -> None:
