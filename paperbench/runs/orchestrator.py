@@ -18,10 +18,15 @@ judge could not be reached) ends the run there: it is recorded, and the same com
 One run's failure never stops the others; a problem the user must fix before any run can work
 (a malformed rubric, a missing key, an unknown agent) is found by :meth:`Orchestrator.preflight`
 before any container starts.
+
+With a URL run root (``--runs-dir s3://...``) the stages still write local paths, in a staging
+folder (:mod:`paperbench.runs.remote_root`): a run's folder is pulled from the URL before its
+stages and pushed after every ``state.json`` change and when its record is written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
@@ -57,6 +62,7 @@ from paperbench.runs.conditions import require_devices
 from paperbench.runs.executors import Executor, LocalExecutor
 from paperbench.runs.layout import STAGES, RunPaths, Stage, slug
 from paperbench.runs.record import CategoryResult, RunRecord, TimePoint
+from paperbench.runs.remote_root import RemoteRoot
 from paperbench.runs.settings import RunSettings
 from paperbench.sandbox.archives import safe_extract
 from paperbench.sandbox.base import Sandbox, SandboxSpec
@@ -172,9 +178,13 @@ class Orchestrator:
         self.label = self.settings.agent_label()
         self.judge = self.settings.judge.resolved()
         run = self.settings.run
+        url = run.runs_url()
+        #: With a URL run root, the stages write a local staging folder that mirrors it.
+        self.mirror = RemoteRoot.open(url) if url else None
+        self.root = self.mirror.staging if self.mirror else Path(run.runs_dir)
         for seed in range(run.first_seed, run.first_seed + run.seeds):
             for paper in self.papers:
-                paths = RunPaths.of(run.runs_dir, self.label, paper.id, seed)
+                paths = RunPaths.of(self.root, self.label, paper.id, seed)
                 self.statuses.append(RunStatus(paper.id, seed, paths))
         self.steps: dict[Stage, Step] = {
             "agent": Step("agent", AgentStageResult, self._agent_inputs, self._run_agent),
@@ -197,8 +207,10 @@ class Orchestrator:
         Raises:
             PaperbenchError: the first problem found, in one line naming the file or setting.
         """
-        runs_dir = self.settings.run.runs_dir
-        if runs_dir.exists() and not runs_dir.is_dir():
+        runs_dir = self.root
+        if self.mirror is not None:
+            self.mirror.check()
+        elif runs_dir.exists() and not runs_dir.is_dir():
             raise PaperbenchError(f"--runs-dir {runs_dir}: exists and is not a folder")
         for paper in self.papers:
             _, problems = validate_file(paper.rubric_path)
@@ -230,7 +242,30 @@ class Orchestrator:
     async def run_all(self) -> list[RunRecord]:
         """Run every (paper, seed) on the executor (:mod:`paperbench.runs.executors`); one
         record per run, in the order of :attr:`statuses`."""
-        return await self.executor.run_all(self)
+        try:
+            return await self.executor.run_all(self)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Remove the staging folder of a URL run root (everything in it was pushed)."""
+        if self.mirror is not None:
+            self.mirror.close()
+
+    def pull(self, paths: RunPaths) -> None:
+        """With a URL run root: the run's folder as the URL holds it, in staging."""
+        if self.mirror is not None:
+            self.mirror.pull(paths.root)
+
+    def push(self, paths: RunPaths) -> None:
+        """With a URL run root: the run's folder to the URL, ``state.json`` after the files it
+        speaks of (:meth:`RemoteRoot.push <paperbench.runs.remote_root.RemoteRoot.push>`)."""
+        if self.mirror is not None:
+            self.mirror.push(paths.root)
+
+    async def _push(self, paths: RunPaths) -> None:
+        if self.mirror is not None:
+            await asyncio.to_thread(self.mirror.push, paths.root)
 
     def paper(self, paper_id: str) -> PaperBundle:
         return next(paper for paper in self.papers if paper.id == paper_id)
@@ -248,6 +283,8 @@ class Orchestrator:
 
     async def run_one(self, paper: PaperBundle, status: RunStatus) -> RunRecord:
         status.started = time.monotonic()
+        if self.mirror is not None:
+            await asyncio.to_thread(self.mirror.pull, status.paths.root)
         status.paths.root.mkdir(parents=True, exist_ok=True)
         run = RunContext(paper, status, self.run_id(paper, status.seed))
         self.cleanup(run.run_id)
@@ -274,7 +311,9 @@ class Orchestrator:
             from paperbench.runs.timeline import grade_timeline
 
             timeline = await grade_timeline(self, run, failures)
-        return self._finish(run, failures, timeline)
+        record = self._finish(run, failures, timeline)
+        await self._push(status.paths)
+        return record
 
     async def run_stage(
         self, run: RunContext, step: Step, inputs: StageInputs, later: tuple[Stage, ...]
@@ -305,18 +344,22 @@ class Orchestrator:
         _clear(folder, KEPT_ON_REDO.get(step.name, ()))
         self._forget(paths, later)
         paths.mark(step.name, "running", fingerprint=wanted)
+        await self._push(paths)
         write_json_atomic(folder / "inputs.json", inputs.model_dump_json(indent=2))
         self._set(run.status, step.name)
         try:
             result = await step.run(inputs, folder, run)
         except StageFailed as failed:
             paths.mark(step.name, "failed", error=failed.failure.reason)
+            await self._push(paths)
             raise
         unfinished = [f for f in result.failures() if not FAILURES[f.kind].stage_done]
         if unfinished:
             paths.mark(step.name, "failed", error=unfinished[0].reason)
+            await self._push(paths)
             raise StageFailed(unfinished[0])
         paths.mark(step.name, "done", fingerprint=wanted)
+        await self._push(paths)
         return result
 
     def _forget(self, paths: RunPaths, stages: tuple[Stage, ...], *, drop: bool = False) -> None:
@@ -433,6 +476,7 @@ class Orchestrator:
         had finished keep their results, and the run counts as an ``infrastructure_error``."""
         paper = self.paper(status.paper_id)
         run = RunContext(paper, status, self.run_id(paper, status.seed))
+        self.pull(status.paths)
         state = status.paths.load_state().stages
         unfinished = [name for name in STAGES if name in state and state[name].status != "done"]
         never = [name for name in STAGES if name not in state]
@@ -447,7 +491,9 @@ class Orchestrator:
         if stage in state and state[stage].status == "running":
             status.paths.mark(stage, "failed", error=reason)
         failure = Failure(kind="infrastructure_error", stage=stage, reason=reason)
-        return self._finish(run, [failure])
+        record = self._finish(run, [failure])
+        self.push(status.paths)
+        return record
 
     def _write_provenance(self, paper: PaperBundle, paths: RunPaths) -> None:
         history: list[dict[str, Any]] = []

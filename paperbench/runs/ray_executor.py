@@ -236,6 +236,10 @@ class RayExecutor:
             for status in statuses
         ]
         settings = absolute_paths(orchestrator.settings)
+        if settings.run.runs_url() is None:
+            absolute = str(Path(settings.run.runs_dir).absolute())
+            run = settings.run.model_copy(update={"runs_dir": absolute})
+            settings = settings.model_copy(update={"run": run})
         self._check_nodes(ray, orchestrator, settings, run_ids)
         board = (
             ray.remote(ProgressBoard)

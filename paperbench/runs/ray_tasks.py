@@ -5,10 +5,13 @@ A node rebuilds everything from small, serialisable arguments — the settings a
 paper by its folder — and calls the same :meth:`Orchestrator.run_one
 <paperbench.runs.orchestrator.Orchestrator.run_one>` as ``--executor local``, through the same
 composition root (:func:`paperbench.runs.pipeline.docker_orchestrator`) on the node's own Docker
-engine. Run directories are written in place, so the run root must be a folder every node sees
-at the same path (a shared filesystem); a stage's files are written before ``state.json`` says
-it is done, so any node, or the next invocation, resumes from another node's partial work. A
-task returns the run's record as JSON, never artifacts through Ray's object store.
+engine. The run root is a folder every node sees at the same path (a shared filesystem), where
+run directories are written in place, or an fsspec URL (``s3://...``), which a task mirrors into
+a staging folder of its node (:mod:`paperbench.runs.remote_root`): pulled before the chain,
+pushed after every ``state.json`` change, removed when the task ends. Either way a stage's files
+are there before ``state.json`` says it is done, so any node, or the next invocation, resumes
+from another node's partial work. A task returns the run's record as JSON, never artifacts
+through Ray's object store.
 
 API keys are read from each node's own environment (as ``ray start`` was given it): the driver
 never sends one through the cluster. These functions import ``ray`` only where they need it, so
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from paperbench import __version__
 from paperbench.errors import PaperbenchError
@@ -193,7 +196,10 @@ def run_chain(request_json: str, board: Any) -> str:
     [status] = orchestrator.statuses
     status.node = name
     post(status)
-    record = asyncio.run(_responsive(orchestrator.run_one(paper, status)))
+    try:
+        record = asyncio.run(_responsive(orchestrator.run_one(paper, status)))
+    finally:
+        orchestrator.close()
     return record.model_dump_json()
 
 
@@ -204,9 +210,16 @@ def check_node(request_json: str) -> NodeReport:
     from paperbench.sandbox.docker_backend import DockerSandbox, shared_client
     from paperbench.sandbox.images import AGENT_IMAGE, image_provenance
 
-    request = NodeCheckRequest.model_validate_json(request_json)
     node_id, name = node_label()
     report = NodeReport(node_id, name)
+    try:
+        request = NodeCheckRequest.model_validate_json(request_json)
+    except ValidationError as error:  # e.g. a URL run root without fsspec on this node
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        report.problems.append(f"node {name}: {where}: {reason}")
+        return report
     _enter(request.cwd)
     sha, _ = git_revision()
     if (__version__, sha) != (request.version, request.git_sha):

@@ -19,6 +19,7 @@ from paperbench.grading.options import JudgeOptions
 from paperbench.options import opt
 from paperbench.reproduction.options import ReproductionOptions
 from paperbench.runs.presets import PresetName
+from paperbench.runs.remote_root import check_url, is_url
 from paperbench.secrets import strip_userinfo
 from paperbench.splits import SplitName
 
@@ -54,7 +55,12 @@ class RunOptions(BaseModel):
     seeds: int = opt(1, "Runs per paper.", ge=1)
     first_seed: int = opt(0, "Number of the first seed.", ge=0)
     concurrency: int = opt(1, "Runs at once (each run's stages go one after another).", ge=1)
-    runs_dir: Path = opt(Path("runs"), "Where run directories go.")
+    runs_dir: str = opt(
+        "runs",
+        "Where run directories go: a folder, or an fsspec URL (s3://bucket/prefix, needs pip "
+        "install 'paperbench[remote]'; credentials from the store's standard environment, "
+        "e.g. AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL).",
+    )
     papers_dir: list[Path] | None = opt(None, "Extra folders of paper bundles.")
     executor: Literal["local", "ray"] = opt(
         "local",
@@ -79,14 +85,21 @@ class RunOptions(BaseModel):
 
     @field_validator("runs_dir", mode="before")
     @classmethod
-    def _a_folder(cls, value: object) -> object:
-        """A URL (``s3://...``) would silently become a local folder named ``s3:``."""
-        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(value)):
+    def _a_folder_or_url(cls, value: object) -> object:
+        """A folder (a path) or a URL fsspec can write (:mod:`paperbench.runs.remote_root`)."""
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, str) and is_url(value):
+            return check_url(value)
+        if isinstance(value, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", value):
             raise ValueError(
-                f"{value}: URLs are not supported, give a folder (with --executor ray, one "
-                "every node sees at the same path)"
+                f"{value}: looks like a URL with one slash; a URL run root is SCHEME://..."
             )
         return value
+
+    def runs_url(self) -> str | None:
+        """The run root when it is a URL, else None."""
+        return self.runs_dir if is_url(self.runs_dir) else None
 
     def paper_names(self) -> list[str]:
         return [name for item in self.papers for name in item.split(",") if name]

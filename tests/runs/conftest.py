@@ -1,4 +1,4 @@
-"""Fixtures for the run tests: the scripted judge."""
+"""Fixtures for the run tests: the scripted judge, an S3-compatible server on loopback."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import pytest
 
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.runs import score_development_only
+from tests.support.s3 import moto_endpoint, s3
+
+__all__ = ["judge_server", "moto_endpoint", "s3"]
 
 
 @pytest.fixture

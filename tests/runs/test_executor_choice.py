@@ -1,6 +1,7 @@
 """`--executor` is an option like every other (flag, environment, config file), and `ray` is an
-optional extra: without it, `--executor ray` says how to install it, in one line. The run root
-is a folder: a URL is refused rather than turned into a local folder named after its scheme."""
+optional extra: without it, `--executor ray` says how to install it, in one line. So does a URL
+run root without fsspec (``paperbench[remote]``); a URL is never turned into a local folder
+named after its scheme."""
 
 from __future__ import annotations
 
@@ -54,7 +55,19 @@ def test_executor_ray_without_ray_installed_says_how_to_install_it(
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_url_as_runs_dir_is_refused_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("root", "said"),
+    [
+        ("s3://bucket/runs", "a URL run root needs fsspec: pip install 'paperbench[remote]'"),
+        ("s3:/bucket/runs", "looks like a URL with one slash"),
+    ],
+)
+def test_a_url_runs_dir_without_fsspec_says_how_to_install_it_in_one_line(
+    tmp_path: Path, root: str, said: str
+) -> None:
+    hidden = tmp_path / "no-fsspec" / "fsspec"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError(\"No module named 'fsspec'\")\n")
     process = paperbench_process(
         "run",
         "--papers",
@@ -66,12 +79,13 @@ def test_a_url_as_runs_dir_is_refused_in_one_line(tmp_path: Path) -> None:
         "--judge-context-window",
         "32000",
         "--runs-dir",
-        "s3://bucket/runs",
+        root,
         home=tmp_path / "home",
         cwd=tmp_path,
+        env={"PYTHONPATH": f"{hidden.parent}:{REPO_ROOT}"},
     )
     out, err = process.communicate(timeout=120)
     assert process.returncode == 2, out + err
     [line] = err.strip().splitlines()
-    assert line.startswith("error: --runs-dir:") and "URLs are not supported" in line
+    assert line.startswith("error: --runs-dir:") and said in line
     assert not (tmp_path / "s3:").exists()

@@ -38,6 +38,7 @@ from tests.support.runs import (
     score_development_only,
     write_paper,
 )
+from tests.support.s3 import NAMESPACE_ENDPOINT, S3Server, in_namespace, moto_in_namespace
 
 pytestmark = pytest.mark.docker
 
@@ -78,7 +79,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamespacedRayC
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"):
         _unavailable("the Ray cluster tests need root, unshare and nsenter (a network namespace)")
     home = tmp_path_factory.mktemp("ray-home")
-    with NamespacedRayCluster(env={"PAPERBENCH_HOME": str(home)}) as started:
+    # The nodes reach the namespace's S3-compatible server (a URL run root) as a user's would:
+    # through the standard AWS variables they were started with.
+    s3_env = S3Server(NAMESPACE_ENDPOINT, "").env
+    with NamespacedRayCluster(env={"PAPERBENCH_HOME": str(home), **s3_env}) as started:
         yield started
 
 
@@ -395,3 +399,53 @@ def test_a_key_the_nodes_lack_stops_the_command_in_one_line_before_any_run(
     [line] = [line for line in err.splitlines() if line.startswith("error:")]
     assert line.startswith("error: node node-") and "OPENAI_API_KEY" in line
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.fixture(scope="module")
+def bucket_in_cluster(cluster: NamespacedRayCluster) -> Iterator[str]:
+    """A bucket on a moto server inside the cluster's namespace."""
+    process = moto_in_namespace(cluster.netns, cluster.environment())
+    try:
+        in_namespace(cluster.netns, cluster.environment(), "mkbucket", "pb-ray-runs")
+        yield "pb-ray-runs"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_url_run_root_on_ray_is_written_by_the_nodes_and_resumed_from_the_bucket_alone(
+    tmp_path: Path,
+    cluster: NamespacedRayCluster,
+    judge: ScriptedLLMServer,
+    bucket_in_cluster: str,
+    reproducer_image: str,
+    agent_image: str,
+) -> None:
+    write_paper(tmp_path / "papers", "ray-toy-s3", (1, 1, 1))  # Code Development share 1/3
+    env = cluster.environment()
+    url = f"s3://{bucket_in_cluster}/runs"
+    args = [
+        *run_args(tmp_path, judge, "ray-toy-s3", "--replay-script", str(replay_script(tmp_path))),
+        "--runs-dir",
+        url,
+    ]
+    finish(cluster.paperbench(*on_ray(cluster, *args)))
+    assert not (tmp_path / "runs").exists()
+    first = tmp_path / "first"
+    in_namespace(cluster.netns, env, "dump", bucket_in_cluster, "runs", str(first))
+    run_dir = first / "replay" / "ray-toy-s3" / "seed-0"
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["failures"] == [] and record["score"] == pytest.approx(1 / 3)
+    [invocation] = json.loads((run_dir / "provenance.json").read_text())["invocations"]
+    assert invocation["node"] in {"node-1", "node-2"}
+    assert outcome(run_dir)["stages"] == {
+        name: ("done", 1) for name in ("agent", "reproduction", "grading")
+    }
+
+    # The local executor on this machine, with no staging left anywhere, redoes nothing.
+    finish(cluster.paperbench(*args))
+    again = tmp_path / "again"
+    in_namespace(cluster.netns, env, "dump", bucket_in_cluster, "runs", str(again))
+    resumed = again / "replay" / "ray-toy-s3" / "seed-0"
+    assert outcome(resumed)["stages"] == outcome(run_dir)["stages"]
+    assert len(json.loads((resumed / "provenance.json").read_text())["invocations"]) == 2

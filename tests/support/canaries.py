@@ -129,7 +129,7 @@ def canary_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cana
                 settings, [paper], local, record_provenance, agent_factory=leaking
             )
             [record] = asyncio.run(orchestrator.run_all())
-            yield CanaryRun(settings.run.runs_dir, home, record, server)
+            yield CanaryRun(Path(settings.run.runs_dir), home, record, server)
     finally:
         secrets.forget_all()
 

@@ -130,7 +130,7 @@ def paperbench_process(
 
 
 def run_settings(
-    runs_dir: Path,
+    runs_dir: Path | str,
     judge_url: str,
     *,
     agent: str = "replay",
