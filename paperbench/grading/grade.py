@@ -52,8 +52,10 @@ from paperbench.grading.options import JudgeOptions as JudgeChoice
 from paperbench.grading.plan import PlanNode, build_plan, items_of
 from paperbench.grading.prompts import PromptBuilder, Templates
 from paperbench.grading.records import CallRecorder
+from paperbench.grading.verdicts import reply_format_sha256
 from paperbench.llm import open_provider
 from paperbench.llm.catalog import ModelSpec, PriceTable, load_price_table, parse_model_name
+from paperbench.llm.local import COMPACT_JSON
 from paperbench.llm.provider import Provider
 from paperbench.llm.retry import RetryPolicy
 from paperbench.llm.tokens import encoding_name
@@ -80,6 +82,7 @@ class GradeInputs(StageInputs):
     paper_sha256: str
     rubric_sha256: str
     prompt_templates_sha256: str
+    reply_format_sha256: str = Field(description="the verdict schemas the judge answers in")
     judge: JudgeChoice
     judge_context_window: int = Field(gt=0, description="resolved: the table's, given, or asked")
     submission_dir: Path | None = located(None)
@@ -113,12 +116,14 @@ class GradeInputs(StageInputs):
             if folder is not None and not folder.is_dir():
                 raise InputError(f"{folder}: no such folder")
         spec = judge_spec(judge, table)
+        local = spec.provider == "local"  # LocalProvider: bounded schemas, compact JSON
         return cls(
             paper_id=paper.id,
             paper_root=paper.root,
             paper_sha256=_texts_sha256(paper),
             rubric_sha256=hashlib.sha256(paper.rubric_path.read_bytes()).hexdigest(),
             prompt_templates_sha256=Templates(judge.judge_prompts).digest(),
+            reply_format_sha256=reply_format_sha256(local, COMPACT_JSON if local else None),
             judge=judge,
             judge_context_window=spec.context_window,
             submission_dir=submission,

@@ -19,6 +19,7 @@ prompt, each token of its reply takes a tenth of a second.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Literal
 
@@ -97,6 +98,19 @@ def batch_schema(count: int, bounded: bool = False) -> OutputSchema:
             "additionalProperties": False,
         },
     )
+
+
+def reply_format_sha256(bounded: bool, decoding: dict[str, Any] | None = None) -> str:
+    """A digest of what the judge is asked to answer in — the schemas of a leaf, a subtree and
+    a batch, with or without bounds, and any decoding options of the provider — so that a grade
+    is redone when the reply format changes, as when a prompt template does."""
+    shapes = {
+        "leaf": leaf_schema(bounded).json_schema,
+        "subtree": subtree_schema(bounded).json_schema,
+        "batch": batch_schema(2, bounded).json_schema,
+        "decoding": decoding or {},
+    }
+    return hashlib.sha256(json.dumps(shapes, sort_keys=True).encode()).hexdigest()
 
 
 class ReplyProblem(ValueError):

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from paperbench.grading import verdicts
 from paperbench.grading.overrides import load_overrides, set_override
 from paperbench.papers import load_bundle
 from paperbench.resources import resource_dir
@@ -105,6 +107,28 @@ def test_an_edited_prompt_template_redoes_only_the_grading(
         template.write_text(template.read_text() + "\nBe strict.\n")
 
     assert run_twice(settings, settings, paper_dir, edit) == {**UNCHANGED, "grading": 2}
+
+
+def test_a_changed_reply_format_redoes_only_the_grading(
+    paper_dir: Path,
+    tmp_path: Path,
+    judge_server: ScriptedLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The verdict schemas live in code, not in a template file: a release that changes them
+    (a bound on explanations, say) must not keep grades made under the old ones."""
+    settings = run_settings(tmp_path / "runs", judge_server.openai_url)
+    original = verdicts._verdict_schema
+
+    def bounded_explanations(continuous: bool, bounded: bool = False) -> dict[str, Any]:
+        schema = original(continuous, bounded)
+        schema["properties"]["explanation"]["maxLength"] = 500
+        return schema
+
+    def change() -> None:
+        monkeypatch.setattr(verdicts, "_verdict_schema", bounded_explanations)
+
+    assert run_twice(settings, settings, paper_dir, change) == {**UNCHANGED, "grading": 2}
 
 
 def test_a_judge_option_redoes_only_the_grading_and_a_speed_option_nothing(
