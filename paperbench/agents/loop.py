@@ -35,6 +35,7 @@ from paperbench.agents.context import Context
 from paperbench.agents.limits import LimitTracker, check_limits_enforceable, end_run
 from paperbench.agents.protocol import AgentContext, AgentResult, EndReason
 from paperbench.agents.tools import ToolBox
+from paperbench.agents.transcript import record_reply
 from paperbench.llm import open_provider
 from paperbench.llm.catalog import ModelSpec
 from paperbench.llm.errors import LLMError, ProviderSetupError, RequestRejected
@@ -254,21 +255,7 @@ class _Run:
                 return None
             raise _Ended("model_error", str(error)) from None
         self.failed += len(completion.failed_attempts)
-        tracker.add_step()
-        tracker.add_usage(completion.usage, self.model.price)
-        if completion.model_version and completion.model_version not in self.versions:
-            self.versions.append(completion.model_version)
-        transcript.write(
-            "model_reply",
-            step=tracker.steps,
-            text=completion.text,
-            tool_calls=[call.model_dump() for call in completion.tool_calls],
-            usage=completion.usage.model_dump(),
-            cost_usd=tracker.cost_usd,
-            model_version=completion.model_version,
-            stop_reason=completion.stop_reason,
-            failed_attempts=list(completion.failed_attempts),
-        )
+        record_reply(transcript, tracker, completion, self.model.price, self.versions)
         return completion
 
     async def act(self, completion: Completion) -> None:

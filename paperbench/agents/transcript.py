@@ -25,10 +25,15 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from paperbench.agents.clock import RunClock
 from paperbench.secrets import redact_text
+
+if TYPE_CHECKING:  # limits imports protocol, which imports this module
+    from paperbench.agents.limits import LimitTracker
+    from paperbench.llm.catalog import Price
+    from paperbench.llm.types import Completion
 
 
 class Transcript:
@@ -86,3 +91,30 @@ def read_transcript(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(event, dict):
                 event = {"type": "unreadable", "raw": line.rstrip("\n")}
             yield number, event
+
+
+def record_reply(
+    transcript: Transcript,
+    tracker: LimitTracker,
+    completion: Completion,
+    price: Price | None,
+    versions: list[str],
+) -> None:
+    """Count a model reply as a step with its usage and cost, add a model version not seen
+    before to ``versions``, and write the reply as a ``model_reply`` event: one shape, which
+    the monitor and the viewer read, whether the agent loop or the model gateway made the call."""
+    tracker.add_step()
+    tracker.add_usage(completion.usage, price)
+    if completion.model_version and completion.model_version not in versions:
+        versions.append(completion.model_version)
+    transcript.write(
+        "model_reply",
+        step=tracker.steps,
+        text=completion.text,
+        tool_calls=[call.model_dump() for call in completion.tool_calls],
+        usage=completion.usage.model_dump(),
+        cost_usd=tracker.cost_usd,
+        model_version=completion.model_version,
+        stop_reason=completion.stop_reason,
+        failed_attempts=list(completion.failed_attempts),
+    )

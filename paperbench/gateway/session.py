@@ -34,7 +34,7 @@ from typing import Any
 from paperbench.agents.clock import RunClock
 from paperbench.agents.limits import LimitTracker
 from paperbench.agents.protocol import AgentLimits, EndReason
-from paperbench.agents.transcript import Transcript
+from paperbench.agents.transcript import Transcript, record_reply
 from paperbench.gateway.wire import ApiName, ParsedRequest, recent_input
 from paperbench.llm.errors import LLMError, ProviderSetupError
 from paperbench.llm.provider import Provider
@@ -158,21 +158,7 @@ class GatewaySession:
     def _record(self, completion: Completion) -> None:
         tracker, transcript = self.tracker, self.transcript
         self.failed_attempts += len(completion.failed_attempts)
-        tracker.add_step()
-        tracker.add_usage(completion.usage, self.model.price)
-        if completion.model_version and completion.model_version not in self.versions:
-            self.versions.append(completion.model_version)
-        transcript.write(
-            "model_reply",
-            step=tracker.steps,
-            text=completion.text,
-            tool_calls=[call.model_dump() for call in completion.tool_calls],
-            usage=completion.usage.model_dump(),
-            cost_usd=tracker.cost_usd,
-            model_version=completion.model_version,
-            stop_reason=completion.stop_reason,
-            failed_attempts=list(completion.failed_attempts),
-        )
+        record_reply(transcript, tracker, completion, self.model.price, self.versions)
         for call in completion.tool_calls:
             self.tool_calls += 1
             transcript.write(
